@@ -1,0 +1,28 @@
+/**
+ * The part of Slack the rest of the bot talks to. `SlackChat` implements it with the
+ * Web API client; `ConsoleChat` prints to a terminal for the demo. Block Kit blocks
+ * are passed through as plain objects.
+ */
+export type Block = Record<string, unknown>;
+
+export interface OutgoingMessage {
+  channel: string;
+  text: string;
+  blocks?: Block[];
+  threadTs?: string;
+}
+
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+}
+
+export interface ChatPort {
+  postMessage(message: OutgoingMessage): Promise<PostedMessage>;
+  updateMessage(target: PostedMessage, message: Omit<OutgoingMessage, 'channel' | 'threadTs'>): Promise<void>;
+  postEphemeral(message: OutgoingMessage & { user: string }): Promise<void>;
+  /** Uploads a file into a channel or thread (files.uploadV2 on Slack). */
+  uploadFile(upload: { channel: string; threadTs?: string; filename: string; title: string; content: Buffer }): Promise<void>;
+  /** Publishes a user's App Home tab. */
+  publishHome(userId: string, view: { type: 'home'; blocks: Block[] }): Promise<void>;
+}

@@ -1,0 +1,10 @@
+import type { Catalog, CatalogPair } from '../i18n.js';
+
+// Each feature adds its catalog file here, one import and one list entry.
+const pairs: CatalogPair[] = [];
+
+function merge(locale: keyof CatalogPair): Catalog {
+  return Object.assign({}, ...pairs.map((pair) => pair[locale])) as Catalog;
+}
+
+export const catalogs: CatalogPair = { 'zh-CN': merge('zh-CN'), en: merge('en') };

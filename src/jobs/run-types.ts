@@ -1,0 +1,79 @@
+import type { FailureClass } from '../config/schema.js';
+
+/**
+ * A run's life: queued -> starting_vm -> syncing -> running -> succeeded | failed |
+ * cancelled, with `lost` when the host stays unreachable past the configured limit and
+ * `restarting` while a run is resumed. Deployments stay in `serving` while healthy.
+ */
+export type RunStatus =
+  | 'queued'
+  | 'starting_vm'
+  | 'syncing'
+  | 'running'
+  | 'serving'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'lost'
+  | 'restarting';
+
+export type RunKind = 'train' | 'deploy' | 'dataset' | 'bench';
+
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'starting_vm', 'syncing', 'running', 'serving', 'restarting'];
+export const FINAL_STATUSES: readonly RunStatus[] = ['succeeded', 'failed', 'cancelled', 'lost'];
+
+export type OverrideValue = string | number | boolean;
+
+/** How one attempt of a run ended. */
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: string;
+  endedAt?: string;
+  status?: RunStatus;
+  failureClass?: FailureClass;
+  resumedFrom?: string | null;
+  reason?: string;
+  startedBy: string;
+}
+
+/** The run as stored in Redis (`<prefix>:run:<id>`), the single source of truth. */
+export interface RunRecord {
+  /** Decimal id shown to people as `#42`. */
+  id: string;
+  kind: RunKind;
+  recipe: string;
+  vm: string;
+  /** Slack user who started the run. */
+  userId: string;
+  channel: string;
+  /** Timestamp of the thread root message, once posted. */
+  threadTs?: string;
+  overrides: Record<string, OverrideValue>;
+  planItem?: string;
+  /** Run id whose output a deploy serves (`/deploy x on vm from #42`). */
+  sourceRunId?: string;
+  status: RunStatus;
+  attempt: number;
+  attempts: AttemptRecord[];
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  /** Byte offset in events.jsonl up to which events have been applied. */
+  eventOffset: number;
+  step?: number;
+  maxSteps?: number;
+  epoch?: number;
+  loss?: number;
+  learningRate?: number;
+  stage?: string;
+  stageIndex?: number;
+  stageCount?: number;
+  lastCheckpoint?: { step: number; path: string };
+  outputPath?: string;
+  exitCode?: number;
+  failureClass?: FailureClass;
+  failureMessage?: string;
+  /** Checkpoint the current attempt resumes from: a path, `latest` or `scratch`. */
+  resumeFrom?: string;
+}
