@@ -8,6 +8,8 @@ export interface ExecResult {
   stderr: string;
   code: number | null;
   signal?: string | null;
+  /** True when `timeoutMs` passed and the command was killed (code is then null). */
+  timedOut?: boolean;
 }
 
 export interface ExecOptions {
@@ -23,8 +25,9 @@ export interface Host {
   exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
   /** Reads bytes [offset, offset + maxBytes) of a file; an absent file reads as empty with exists false. */
   readFileRange(path: string, offset: number, maxBytes: number): Promise<{ data: Buffer; exists: boolean; size: number }>;
+  /** Writes through a temporary file and a rename, creating missing parent folders, so readers never see part of it. */
   writeFile(path: string, content: string | Buffer, mode?: number): Promise<void>;
-  /** Copies a local directory tree to `remotePath`, replacing what is there. */
+  /** Copies a local directory tree to `remotePath`, replacing what is there; a partial copy never appears at `remotePath`. */
   putDirectory(localPath: string, remotePath: string): Promise<void>;
   /** Expands `~` and relative paths against the login user's home directory. */
   resolvePath(path: string): Promise<string>;

@@ -1,0 +1,322 @@
+/**
+ * `Host` over one SSH connection (node-ssh on ssh2) to a VM, with its host key pinned.
+ *
+ * Commands are argv quoted by `quoteCommand`; files move over one SFTP session per
+ * connection, which reads and writes exact byte ranges and binary data. When the
+ * connection closes, every later call fails with HostUnreachableError and `onClose`
+ * listeners run, so `HostPool` drops the host and the next `get` reconnects.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+import { NodeSSH } from 'node-ssh';
+import type { Logger } from 'pino';
+
+import type { VmConfig } from '../config/schema.js';
+import { HostKeyMismatchError, HostUnreachableError, RemoteCommandError, isConnectionError, redactSecrets, stderrTail } from './errors.js';
+import type { ExecOptions, ExecResult, Host } from './host.js';
+import { assertRange, expandHome } from './local-host.js';
+import { quoteArg, quoteCommand } from './shell-quote.js';
+
+type SshSettings = NonNullable<VmConfig['ssh']>;
+// node-ssh's typings refer to ssh2's, which are not installed, so the SFTP session is typed by what is used here.
+type SftpCallback<T> = (error: (Error & { code?: unknown }) | null | undefined, result: T) => void;
+interface SftpSession {
+  open(path: string, flags: string, callback: SftpCallback<Buffer>): void;
+  fstat(handle: Buffer, callback: SftpCallback<{ size: number }>): void;
+  read(handle: Buffer, buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null | undefined, bytesRead: number) => void): void;
+  close(handle: Buffer, callback: (error: Error | null | undefined) => void): void;
+  writeFile(path: string, data: Buffer, options: { mode?: number }, callback: (error: Error | null | undefined) => void): void;
+  realpath(path: string, callback: SftpCallback<string>): void;
+  end(): void;
+  on(event: 'close' | 'error', listener: (...args: unknown[]) => void): void;
+}
+
+const SFTP_NO_SUCH_FILE = 2;
+
+/** Computes the OpenSSH fingerprint of a raw host key: `SHA256:` and unpadded base64, as `ssh-keygen -lf` prints it. */
+export function fingerprintOf(hostKey: Buffer): string {
+  return `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
+}
+
+export class SshHost implements Host {
+  private closed = false;
+  private readonly closeListeners: Array<() => void> = [];
+  private sftpSession: Promise<SftpSession> | undefined;
+  private homeDir: Promise<string> | undefined;
+
+  private constructor(
+    readonly vmName: string,
+    private readonly ssh: NodeSSH,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Connects and authenticates with the key at `ssh.keyPath`, accepting only the host
+   * key whose fingerprint is `ssh.hostKey`. Throws HostKeyMismatchError for another
+   * key and HostUnreachableError when the VM cannot be reached.
+   */
+  static async connect(vmName: string, settings: SshSettings, logger: Logger): Promise<SshHost> {
+    const ssh = new NodeSSH();
+    const expected = settings.hostKey.replace(/=+$/, '');
+    let presented: string | undefined;
+
+    try {
+      await ssh.connect({
+        host: settings.host,
+        port: settings.port,
+        username: settings.user,
+        privateKeyPath: settings.keyPath,
+        keepaliveInterval: settings.keepaliveSeconds * 1000,
+        keepaliveCountMax: 3,
+        readyTimeout: settings.readyTimeoutSeconds * 1000,
+        hostVerifier: (key: Buffer) => {
+          presented = fingerprintOf(key);
+          return presented === expected;
+        },
+      });
+    } catch (error) {
+      ssh.dispose();
+      if (presented !== undefined && presented !== expected) throw new HostKeyMismatchError(vmName, expected, presented);
+      throw new HostUnreachableError(vmName, `${settings.user}@${settings.host}:${settings.port}: ${describe(error)}`, { cause: error });
+    }
+
+    const host = new SshHost(vmName, ssh, logger);
+    host.watchConnection();
+    return host;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Registers a listener that runs once when the connection closes for any reason. */
+  onClose(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    // coreutils timeout kills the command on the VM. Closing the channel would not, and
+    // sshd ignores "signal" requests in root sessions, which skip privilege separation.
+    const timeoutArgv =
+      options.timeoutMs === undefined ? [] : ['timeout', '-s', 'KILL', (options.timeoutMs / 1000).toFixed(3)];
+    const command = quoteCommand([...timeoutArgv, ...argv]);
+    const full = options.cwd === undefined ? command : `cd ${quoteArg(await this.resolvePath(options.cwd))} && ${command}`;
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const startedAt = Date.now();
+
+    const response = await this.guard(() =>
+      this.ssh.execCommand(full, {
+        ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+        noTrim: true,
+        onStdout: (chunk) => stdout.push(chunk),
+        onStderr: (chunk) => stderr.push(chunk),
+      }),
+    );
+
+    // OpenSSH always reports an exit status or an exit signal for a command that ended,
+    // so neither means the connection dropped while the command ran.
+    if (response.code === null && response.signal === null) {
+      this.markClosed();
+      throw new HostUnreachableError(this.vmName, `connection lost while running ${argv[0]}`);
+    }
+
+    // Depending on the login shell, a command killed by timeout shows as exit code 137
+    // (128 + SIGKILL) or as signal KILL, because timeout signals its own process group too.
+    const killed = response.code === 137 || response.signal === 'KILL' || response.signal === 'SIGKILL';
+    const timedOut = options.timeoutMs !== undefined && killed && Date.now() - startedAt >= options.timeoutMs;
+    return {
+      stdout: Buffer.concat(stdout).toString('utf8'),
+      stderr: Buffer.concat(stderr).toString('utf8'),
+      code: timedOut ? null : response.code,
+      signal: timedOut ? 'SIGKILL' : response.signal,
+      ...(timedOut ? { timedOut } : {}),
+    };
+  }
+
+  async readFileRange(filePath: string, offset: number, maxBytes: number): Promise<{ data: Buffer; exists: boolean; size: number }> {
+    assertRange(offset, maxBytes);
+    const resolved = await this.resolvePath(filePath);
+    const sftp = await this.sftp();
+
+    return this.guard(async () => {
+      let handle: Buffer;
+      try {
+        handle = await call<Buffer>((done) => sftp.open(resolved, 'r', done));
+      } catch (error) {
+        if ((error as { code?: unknown }).code === SFTP_NO_SUCH_FILE) return { data: Buffer.alloc(0), exists: false, size: 0 };
+        throw error;
+      }
+
+      try {
+        const { size } = await call<{ size: number }>((done) => sftp.fstat(handle, done));
+        const length = Math.max(0, Math.min(maxBytes, size - offset));
+        const data = Buffer.alloc(length);
+        let filled = 0;
+        while (filled < length) {
+          const bytesRead = await call<number>((done) => sftp.read(handle, data, filled, length - filled, offset + filled, done));
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+        return { data: data.subarray(0, filled), exists: true, size };
+      } finally {
+        await call<void>((done) => sftp.close(handle, (error) => done(error, undefined))).catch(() => {});
+      }
+    });
+  }
+
+  async writeFile(filePath: string, content: string | Buffer, mode?: number): Promise<void> {
+    const target = await this.resolvePath(filePath);
+    const temporary = `${target}.tmp-${randomBytes(4).toString('hex')}`;
+    const sftp = await this.sftp();
+
+    await this.mustRun(['mkdir', '-p', path.posix.dirname(target)]);
+    await this.guard(() =>
+      call<void>((done) =>
+        sftp.writeFile(temporary, Buffer.from(content), mode === undefined ? {} : { mode }, (error) => done(error, undefined)),
+      ),
+    );
+    // mv replaces the target atomically (rename(2)); SFTP's own rename refuses to replace an existing file.
+    await this.mustRun(['mv', '-f', temporary, target]);
+  }
+
+  async putDirectory(localPath: string, remotePath: string): Promise<void> {
+    const target = await this.resolvePath(remotePath);
+    const suffix = randomBytes(4).toString('hex');
+    const partial = `${target}.partial-${suffix}`;
+    const sftp = await this.sftp();
+    const failures: string[] = [];
+
+    await this.mustRun(['mkdir', '-p', partial]);
+    try {
+      const complete = await this.guard(() =>
+        this.ssh.putDirectory(localPath, partial, {
+          recursive: true,
+          concurrency: 4,
+          sftp: sftp as never,
+          validate: () => true,
+          tick: (localFile, _remoteFile, error) => {
+            if (error) failures.push(`${localFile}: ${describe(error)}`);
+          },
+        }),
+      );
+      if (!complete) throw new Error(`upload to ${partial} failed for ${failures.length} files: ${failures.slice(0, 3).join('; ')}`);
+
+      // Positional parameters carry the paths, so the script itself needs no quoting.
+      await this.mustRun([
+        'sh',
+        '-c',
+        'set -e; if [ -e "$2" ]; then mv "$2" "$3"; fi; mv "$1" "$2"; rm -rf "$3"',
+        'put-directory',
+        partial,
+        target,
+        `${target}.old-${suffix}`,
+      ]);
+    } catch (error) {
+      if (!this.closed) await this.exec(['rm', '-rf', partial]).catch(() => {});
+      throw error;
+    }
+  }
+
+  async resolvePath(filePath: string): Promise<string> {
+    if (path.posix.isAbsolute(filePath)) return filePath;
+    this.homeDir ??= this.sftp().then((sftp) => this.guard(() => call<string>((done) => sftp.realpath('.', done))));
+    const home = await this.homeDir.catch((error: unknown) => {
+      this.homeDir = undefined;
+      throw error;
+    });
+    return expandHome(filePath, home);
+  }
+
+  async ping(): Promise<void> {
+    const result = await this.exec(['true'], { timeoutMs: 10_000 });
+    if (result.code !== 0) throw new HostUnreachableError(this.vmName, result.timedOut ? 'no reply within 10 s' : `true exited with ${result.code}`);
+  }
+
+  /** Closes the connection; the pool calls this on invalidate and shutdown. */
+  close(): void {
+    this.markClosed();
+    this.ssh.dispose();
+  }
+
+  private watchConnection(): void {
+    const connection = this.ssh.connection;
+    if (!connection) {
+      this.markClosed();
+      return;
+    }
+    // ssh2 emits 'error' for socket failures such as ECONNRESET at any time; without a
+    // listener Node would throw it and end the process.
+    connection.on('error', (error: Error) => {
+      this.logger.warn({ err: redactError(error) }, 'ssh connection error');
+      this.markClosed();
+    });
+    connection.on('close', () => this.markClosed());
+    connection.on('end', () => this.markClosed());
+  }
+
+  private markClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sftpSession = undefined;
+    this.logger.info('ssh connection closed');
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+
+  private async sftp(): Promise<SftpSession> {
+    if (this.closed) throw new HostUnreachableError(this.vmName, 'connection closed');
+    if (!this.sftpSession) {
+      const session = this.guard(async () => (await this.ssh.requestSFTP()) as unknown as SftpSession);
+      this.sftpSession = session;
+      session.then(
+        (sftp) => {
+          sftp.on('error', () => {});
+          sftp.on('close', () => {
+            if (this.sftpSession === session) this.sftpSession = undefined;
+          });
+        },
+        () => {
+          if (this.sftpSession === session) this.sftpSession = undefined;
+        },
+      );
+    }
+    return this.sftpSession;
+  }
+
+  /** Runs argv and throws RemoteCommandError unless it exits 0. */
+  private async mustRun(argv: readonly string[]): Promise<void> {
+    const result = await this.exec(argv);
+    if (result.code !== 0) throw new RemoteCommandError(this.vmName, argv[0] ?? '', result.code, stderrTail(result.stderr));
+  }
+
+  /** Turns connection failures into HostUnreachableError and marks this host closed. */
+  private async guard<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new HostUnreachableError(this.vmName, 'connection closed');
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof HostUnreachableError) throw error;
+      if (this.closed || !this.ssh.isConnected() || isConnectionError(error)) {
+        this.markClosed();
+        throw new HostUnreachableError(this.vmName, describe(error), { cause: error });
+      }
+      throw error;
+    }
+  }
+}
+
+function call<T>(start: (done: SftpCallback<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    start((error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+function describe(error: unknown): string {
+  return redactSecrets(error instanceof Error ? error.message : String(error));
+}
+
+function redactError(error: Error): { message: string; code?: unknown } {
+  return { message: describe(error), code: (error as { code?: unknown }).code };
+}
