@@ -10,7 +10,10 @@
  */
 import { WebAPIPlatformError, WebAPIRateLimitedError, WebClient, type RetryOptions } from '@slack/web-api';
 
+import { ChatApiError, ChatRateLimitedError } from './chat-errors.js';
 import type { Block, ChatPort, OutgoingMessage, PostedMessage } from './chat-port.js';
+
+export { ChatApiError, ChatRateLimitedError };
 
 export interface SlackChatOptions {
   token: string;
@@ -21,22 +24,6 @@ export interface SlackChatOptions {
   retryConfig?: RetryOptions;
   /** Per-request timeout in milliseconds (default 30 s). */
   timeoutMs?: number;
-}
-
-/** Slack answered HTTP 429; the call may be repeated after `retryAfterSeconds`. */
-export class ChatRateLimitedError extends Error {
-  constructor(readonly retryAfterSeconds: number, method: string) {
-    super(`Slack rate limit hit on ${method}; retry after ${retryAfterSeconds} s`);
-    this.name = 'ChatRateLimitedError';
-  }
-}
-
-/** Slack answered `ok: false` (for example `channel_not_found`, `not_in_channel`). */
-export class ChatApiError extends Error {
-  constructor(readonly slackError: string, method: string) {
-    super(`Slack ${method} failed: ${slackError}`);
-    this.name = 'ChatApiError';
-  }
 }
 
 export class SlackChat implements ChatPort {

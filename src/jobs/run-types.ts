@@ -76,4 +76,28 @@ export interface RunRecord {
   failureMessage?: string;
   /** Checkpoint the current attempt resumes from: a path, `latest` or `scratch`. */
   resumeFrom?: string;
+  /** Slack user who pressed cancel; the run ends `cancelled` rather than `failed`. */
+  cancelRequestedBy?: string;
+  /** When the launcher started (or re-attached to) the current attempt's process. */
+  launchedAt?: string;
+  /** Since when the host has been unreachable, while the worker keeps retrying. */
+  unreachableSince?: string;
+  /** First step event of the current attempt or stage, with its trainer time: the origin of the step rate behind the ETA. */
+  stepRateOrigin?: { step: number; time: string };
+  /** Trainer time of the latest step event. */
+  lastStepTime?: string;
+  /** The last progress reply queued for the thread (trainer time), for throttling and the loss change. */
+  lastProgress?: { step: number; loss?: number; at: string };
+  /**
+   * Thread replies decided in the same Redis write as the events that caused them and
+   * not yet posted. A worker that dies between the write and the post leaves them
+   * here, and the next worker posts them (each is keyed, so none is posted twice).
+   */
+  outbox?: OutboxItem[];
 }
+
+/** One thread reply waiting to be posted; `key` is its announcement key. */
+export type OutboxItem =
+  | { key: string; type: 'progress'; step: number; maxSteps?: number; loss?: number; lossChange?: number; learningRate?: number; epoch?: number; stage?: string }
+  | { key: string; type: 'checkpoint'; step: number; path: string }
+  | { key: string; type: 'eval'; step: number; metrics: Record<string, number> };

@@ -1,7 +1,10 @@
 import type { Catalog, CatalogPair } from '../i18n.js';
+import { coreMessages } from './core.js';
+import { oncallMessages } from './oncall.js';
+import { runsMessages } from './runs.js';
 
 // Each feature adds its catalog file here, one import and one list entry.
-const pairs: CatalogPair[] = [];
+const pairs: CatalogPair[] = [coreMessages, runsMessages, oncallMessages];
 
 function merge(locale: keyof CatalogPair): Catalog {
   return Object.assign({}, ...pairs.map((pair) => pair[locale])) as Catalog;

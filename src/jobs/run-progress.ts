@@ -1,0 +1,160 @@
+/**
+ * Applies a batch of trainer events (docs/protocol.md, version 1) to a run: a pure
+ * function from the stored run and the events to the patch written back in one Redis
+ * write together with the new byte offset, plus the thread replies those events call for.
+ *
+ * Throttling uses the events' own `time`, not the worker's clock, so a re-delivered job
+ * that applies the same events again decides exactly the same replies.
+ */
+import type { OutboxItem, RunRecord } from './run-types.js';
+
+/** One parsed line of events.jsonl; fields beyond `type` are checked where read. */
+export interface TrainerEvent {
+  type: string;
+  time?: string;
+  [field: string]: unknown;
+}
+
+export interface EndEvent {
+  status: 'succeeded' | 'failed';
+  step?: number;
+  outputPath?: string;
+  error?: { type: string; message: string };
+}
+
+export interface ProgressPolicy {
+  /** Minimum seconds of trainer time between progress replies (`slack.progressEverySeconds`). */
+  everySeconds: number;
+  /** A reply is also due after this many steps (`slack.progressEverySteps`). */
+  everySteps?: number;
+}
+
+export interface AppliedEvents {
+  patch: Partial<RunRecord>;
+  /** Replies to append to the run's outbox, in event order. */
+  replies: OutboxItem[];
+  end?: EndEvent;
+  /** Event types this reader does not know, to log and skip. */
+  unknownTypes: string[];
+}
+
+const KNOWN_TYPES = new Set(['start', 'step', 'eval', 'checkpoint', 'end']);
+
+export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], policy: ProgressPolicy): AppliedEvents {
+  const patch: Partial<RunRecord> = {};
+  const replies: OutboxItem[] = [];
+  const unknownTypes: string[] = [];
+  let end: EndEvent | undefined;
+  let lastProgress = run.lastProgress;
+  let stepRateOrigin = run.stepRateOrigin;
+  const view = (): RunRecord => ({ ...run, ...patch });
+
+  for (const event of events) {
+    if (!KNOWN_TYPES.has(event.type)) {
+      unknownTypes.push(event.type);
+      continue;
+    }
+
+    if (event.type === 'start') {
+      setNumber(patch, 'maxSteps', event.max_steps);
+      if (typeof event.stage === 'string') patch.stage = event.stage;
+      setNumber(patch, 'stageIndex', event.stage_index);
+      setNumber(patch, 'stageCount', event.stage_count);
+      // Each start (a new attempt or the next stage) measures its own step rate.
+      stepRateOrigin = undefined;
+      continue;
+    }
+
+    if (event.type === 'step') {
+      const step = numberOrUndefined(event.step);
+      if (step === undefined) continue;
+      patch.step = step;
+      setNumber(patch, 'maxSteps', event.max_steps);
+      setNumber(patch, 'epoch', event.epoch);
+      setNumber(patch, 'loss', event.loss);
+      setNumber(patch, 'learningRate', event.learning_rate);
+      const time = event.time ?? run.updatedAt;
+      if (stepRateOrigin === undefined) stepRateOrigin = { step, time };
+      patch.lastStepTime = time;
+
+      if (isProgressDue(lastProgress, step, time, policy)) {
+        const loss = numberOrUndefined(event.loss);
+        const current = view();
+        replies.push({
+          key: `run:${run.id}:progress:a${run.attempt}:s${step}`,
+          type: 'progress',
+          step,
+          maxSteps: current.maxSteps,
+          loss,
+          lossChange: loss !== undefined && lastProgress?.loss !== undefined ? loss - lastProgress.loss : undefined,
+          learningRate: current.learningRate,
+          epoch: current.epoch,
+          stage: current.stageCount !== undefined && current.stageCount > 1 ? current.stage : undefined,
+        });
+        lastProgress = { step, loss, at: time };
+      }
+      continue;
+    }
+
+    if (event.type === 'checkpoint') {
+      const step = numberOrUndefined(event.step);
+      if (step === undefined || typeof event.path !== 'string') continue;
+      patch.lastCheckpoint = { step, path: event.path };
+      replies.push({ key: `run:${run.id}:checkpoint:a${run.attempt}:s${step}`, type: 'checkpoint', step, path: event.path });
+      continue;
+    }
+
+    if (event.type === 'eval') {
+      const step = numberOrUndefined(event.step);
+      if (step === undefined) continue;
+      const metrics: Record<string, number> = {};
+      for (const [name, value] of Object.entries(event)) {
+        if (['v', 'type', 'time', 'run_id', 'step'].includes(name)) continue;
+        if (typeof value === 'number' && Number.isFinite(value)) metrics[name] = value;
+      }
+      replies.push({ key: `run:${run.id}:eval:a${run.attempt}:s${step}`, type: 'eval', step, metrics });
+      continue;
+    }
+
+    // The end event.
+    end = {
+      status: event.status === 'succeeded' ? 'succeeded' : 'failed',
+      step: numberOrUndefined(event.step),
+      outputPath: typeof event.output_path === 'string' ? event.output_path : undefined,
+      error: readError(event.error),
+    };
+    if (end.step !== undefined) patch.step = end.step;
+    if (end.outputPath !== undefined) patch.outputPath = end.outputPath;
+  }
+
+  if (lastProgress !== run.lastProgress) patch.lastProgress = lastProgress;
+  if (stepRateOrigin !== run.stepRateOrigin) patch.stepRateOrigin = stepRateOrigin;
+  return { patch, replies, end, unknownTypes };
+}
+
+function isProgressDue(last: RunRecord['lastProgress'], step: number, time: string, policy: ProgressPolicy): boolean {
+  if (last === undefined) return true;
+  if (step <= last.step) return false;
+  const elapsedMs = new Date(time).getTime() - new Date(last.at).getTime();
+  if (elapsedMs >= policy.everySeconds * 1000) return true;
+  return policy.everySteps !== undefined && step - last.step >= policy.everySteps;
+}
+
+function numberOrUndefined(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function setNumber<K extends 'maxSteps' | 'epoch' | 'loss' | 'learningRate' | 'stageIndex' | 'stageCount'>(
+  patch: Partial<RunRecord>,
+  field: K,
+  value: unknown,
+): void {
+  const number = numberOrUndefined(value);
+  if (number !== undefined) patch[field] = number;
+}
+
+function readError(value: unknown): EndEvent['error'] {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const error = value as { type?: unknown; message?: unknown };
+  return { type: typeof error.type === 'string' ? error.type : 'internal_error', message: typeof error.message === 'string' ? error.message : '' };
+}

@@ -1,0 +1,191 @@
+/**
+ * Pure Block Kit formatting of a run's Slack thread: the root message (edited in place
+ * as the run moves), the replies queued in the run's outbox, and the final message.
+ * Every function takes the run and a translator and returns text and blocks; nothing
+ * here talks to Slack or Redis.
+ */
+import type { Block } from '../bot/chat-port.js';
+import type { Translate } from '../bot/i18n.js';
+import { isActiveStatus } from './run-state.js';
+import type { OutboxItem, RunRecord } from './run-types.js';
+import { sparkline } from './sparkline.js';
+
+export interface FormattedMessage {
+  text: string;
+  blocks?: Block[];
+}
+
+/** Action ids of the root message's buttons; the value of each is the run id. */
+export const RUN_ACTIONS = { cancel: 'run_cancel', restart: 'run_restart', logs: 'run_logs' } as const;
+
+const STATUS_ICONS: Record<RunRecord['status'], string> = {
+  queued: '⏳',
+  starting_vm: '🔌',
+  syncing: '📦',
+  running: '🏃',
+  serving: '🟢',
+  succeeded: '✅',
+  failed: '❌',
+  cancelled: '🛑',
+  lost: '⚠️',
+  restarting: '🔁',
+};
+
+export function formatThreadRoot(run: RunRecord, t: Translate): FormattedMessage {
+  const title = t('runs.root.title', { kind: t(`runs.kind.${run.kind}`), id: run.id, recipe: run.recipe, vm: run.vm });
+  const status = `${STATUS_ICONS[run.status]} ${t(`runs.status.${run.status}`)}`;
+  const unknown = t('runs.root.unknown');
+
+  const fields: string[] = [t('runs.root.status', { status })];
+  if (run.kind === 'train') {
+    fields.push(t('runs.root.step', { step: run.step ?? 0, maxSteps: run.maxSteps ?? unknown }));
+    fields.push(t('runs.root.loss', { loss: run.loss === undefined ? unknown : formatLoss(run.loss) }));
+    const remainingMs = isActiveStatus(run.status) ? estimateRemainingMs(run) : undefined;
+    fields.push(t('runs.root.eta', { eta: remainingMs === undefined ? unknown : formatDuration(remainingMs, t) }));
+  }
+  fields.push(t('runs.root.vm', { vm: run.vm }), t('runs.root.recipe', { recipe: run.recipe }), t('runs.root.startedBy', { user: run.userId }));
+  if (run.attempt > 1) fields.push(t('runs.root.attempt', { attempt: run.attempt }));
+  if (run.stageCount !== undefined && run.stageCount > 1 && run.stage !== undefined) {
+    fields.push(t('runs.root.stage', { stage: run.stage, index: (run.stageIndex ?? 0) + 1, count: run.stageCount }));
+  }
+
+  const overrides = formatOverrides(run.overrides);
+  const blocks: Block[] = [
+    { type: 'header', text: { type: 'plain_text', text: title, emoji: true } },
+    // A section holds at most 10 fields.
+    { type: 'section', fields: fields.slice(0, 10).map((text) => ({ type: 'mrkdwn', text })) },
+  ];
+  if (overrides) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: t('runs.root.overrides', { overrides }) }] });
+  blocks.push({ type: 'actions', block_id: `run_actions_${run.id}`, elements: buttonsFor(run, t) });
+
+  return { text: `${title} · ${status}`, blocks };
+}
+
+function buttonsFor(run: RunRecord, t: Translate): Block[] {
+  const buttons: Block[] = [];
+  if (isActiveStatus(run.status)) {
+    buttons.push({
+      type: 'button',
+      action_id: RUN_ACTIONS.cancel,
+      value: run.id,
+      style: 'danger',
+      text: { type: 'plain_text', text: t('runs.button.cancel') },
+      confirm: {
+        title: { type: 'plain_text', text: t('runs.button.cancelConfirmTitle') },
+        text: { type: 'plain_text', text: t('runs.button.cancelConfirmText') },
+        confirm: { type: 'plain_text', text: t('runs.button.confirm') },
+        deny: { type: 'plain_text', text: t('runs.button.deny') },
+      },
+    });
+  } else {
+    buttons.push({ type: 'button', action_id: RUN_ACTIONS.restart, value: run.id, text: { type: 'plain_text', text: t('runs.button.restart') } });
+  }
+  buttons.push({ type: 'button', action_id: RUN_ACTIONS.logs, value: run.id, text: { type: 'plain_text', text: t('runs.button.logs') } });
+  return buttons;
+}
+
+/** Text of one queued thread reply. */
+export function formatOutboxItem(item: OutboxItem, t: Translate): string {
+  if (item.type === 'checkpoint') return t('runs.checkpoint', { step: item.step, path: item.path });
+  if (item.type === 'eval') {
+    const metrics = Object.entries(item.metrics)
+      .map(([name, value]) => `${name}=${formatLoss(value)}`)
+      .join(', ');
+    return t('runs.eval', { step: item.step, metrics });
+  }
+
+  const unknown = t('runs.root.unknown');
+  const params = {
+    step: item.step,
+    maxSteps: item.maxSteps ?? unknown,
+    loss: item.loss === undefined ? unknown : formatLoss(item.loss),
+    lossChange: item.lossChange === undefined ? undefined : formatChange(item.lossChange),
+    learningRate: item.learningRate === undefined ? unknown : item.learningRate.toExponential(2),
+    epoch: item.epoch === undefined ? unknown : item.epoch.toFixed(2),
+  };
+  const line = t(params.lossChange === undefined ? 'runs.progress.first' : 'runs.progress', params);
+  return item.stage ? `[${item.stage}] ${line}` : line;
+}
+
+export interface FinalReport {
+  run: RunRecord;
+  /** Loss of each step event of the run, in order, for the sparkline. */
+  losses: readonly number[];
+  /** `runs.lostAfterSeconds`, for the lost message. */
+  lostAfterSeconds: number;
+}
+
+/** The final message of a run: outcome, duration, final loss, adapter path and sparkline. */
+export function formatFinalMessage(report: FinalReport, t: Translate): FormattedMessage {
+  const { run } = report;
+  const unknown = t('runs.root.unknown');
+  const lines: string[] = [];
+
+  if (run.status === 'succeeded') {
+    const durationMs = run.startedAt && run.endedAt ? new Date(run.endedAt).getTime() - new Date(run.startedAt).getTime() : undefined;
+    lines.push(
+      t('runs.end.succeeded', {
+        duration: durationMs === undefined ? unknown : formatDuration(durationMs, t),
+        loss: run.loss === undefined ? unknown : formatLoss(run.loss),
+        step: run.step ?? 0,
+        outputPath: run.outputPath ?? unknown,
+      }),
+    );
+  } else if (run.status === 'cancelled') {
+    const step = run.step ?? 0;
+    lines.push(run.cancelRequestedBy ? t('runs.end.cancelled', { user: run.cancelRequestedBy, step }) : t('runs.end.cancelledNoUser', { step }));
+  } else if (run.status === 'lost') {
+    lines.push(t('runs.end.lost', { vm: run.vm, minutes: Math.round(report.lostAfterSeconds / 60) }));
+  } else {
+    const failureClass = t(`runs.failure.${run.failureClass ?? 'unknown'}`);
+    lines.push(t('runs.end.failed', { failureClass, message: run.failureMessage ?? unknown }));
+  }
+
+  if (run.status !== 'succeeded' && run.lastCheckpoint) {
+    lines.push(t('runs.end.lastCheckpoint', { path: run.lastCheckpoint.path, step: run.lastCheckpoint.step }));
+  }
+  const line = sparkline(report.losses);
+  if (line) lines.push(t('runs.end.sparkline', { sparkline: line }));
+
+  const text = lines.join('\n');
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/** Remaining time from the step rate of the current attempt, or undefined before two steps. */
+export function estimateRemainingMs(run: RunRecord): number | undefined {
+  const origin = run.stepRateOrigin;
+  if (!origin || run.step === undefined || run.maxSteps === undefined || !run.lastStepTime) return undefined;
+  const steps = run.step - origin.step;
+  const elapsedMs = new Date(run.lastStepTime).getTime() - new Date(origin.time).getTime();
+  if (steps <= 0 || elapsedMs <= 0) return undefined;
+  return Math.max(0, ((run.maxSteps - run.step) * elapsedMs) / steps);
+}
+
+export function formatDuration(ms: number, t: Translate): string {
+  const totalSeconds = Math.max(0, Math.round(ms / 1000));
+  const days = Math.floor(totalSeconds / 86_400);
+  const hours = Math.floor((totalSeconds % 86_400) / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  if (days > 0) return t('runs.duration.days', { d: days, h: hours });
+  if (hours > 0) return t('runs.duration.hours', { h: hours, m: minutes });
+  if (minutes > 0) return t('runs.duration.minutes', { m: minutes, s: seconds });
+  return t('runs.duration.seconds', { s: seconds });
+}
+
+/** Four significant digits, as the trainer's log prints loss. */
+export function formatLoss(value: number): string {
+  return Number(value.toPrecision(4)).toString();
+}
+
+function formatChange(change: number): string {
+  const arrow = change < 0 ? '↓' : change > 0 ? '↑' : '→';
+  const sign = change > 0 ? '+' : '';
+  return `${arrow} ${sign}${formatLoss(change)}`;
+}
+
+function formatOverrides(overrides: RunRecord['overrides']): string {
+  return Object.entries(overrides)
+    .map(([name, value]) => `\`${name}=${String(value)}\``)
+    .join(' ');
+}
