@@ -1,0 +1,179 @@
+"""Trainer callbacks shared by every stage: events, log lines, stopping and guards.
+
+They use only the TrainerCallback API, so TRL trainers (subclasses of Trainer) take them too.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+
+from transformers import TrainerCallback
+
+from .errors import DivergedError, InterruptedRun
+from .events import EventWriter, is_main_process
+
+
+class EventsCallback(TrainerCallback):
+    """Emit `step` events at each logging step and `checkpoint` events after each save."""
+
+    def __init__(self, writer: EventWriter, extra_step_keys: tuple[str, ...] = ()):
+        self.writer = writer
+        self.extra_step_keys = extra_step_keys
+        self._last_time: float | None = None
+        self._last_tokens = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self._last_time = time.monotonic()
+        self._last_tokens = state.num_input_tokens_seen or 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.writer.last_step = state.global_step
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "loss" not in logs:
+            return
+        now = time.monotonic()
+        tokens = state.num_input_tokens_seen or 0
+        fields = {
+            "step": state.global_step,
+            "max_steps": state.max_steps,
+            "epoch": round(float(state.epoch or 0.0), 4),
+            "loss": float(logs["loss"]),
+            "learning_rate": float(logs.get("learning_rate", 0.0)),
+        }
+        if logs.get("grad_norm") is not None:
+            fields["grad_norm"] = float(logs["grad_norm"])
+        if self._last_time is not None and now > self._last_time and tokens > self._last_tokens:
+            fields["tokens_per_second"] = round((tokens - self._last_tokens) / (now - self._last_time), 1)
+        for key in self.extra_step_keys:
+            if key in logs:
+                fields[key] = float(logs[key])
+        self._last_time, self._last_tokens = now, tokens
+        self.writer.emit("step", **fields)
+
+    def on_save(self, args, state, control, **kwargs):
+        path = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        self.writer.emit("checkpoint", step=state.global_step, path=os.path.abspath(path))
+
+
+class ProgressLogCallback(TrainerCallback):
+    """Print the team's human-readable progress lines (Chinese) on stdout, main process only."""
+
+    def __init__(self):
+        self.previous_loss: float | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or "loss" not in logs or not is_main_process():
+            return
+        loss = float(logs["loss"])
+        change = "n/a" if self.previous_loss is None else f"{self.previous_loss - loss:.4f}"
+        lines = [
+            "当前训练状态:",
+            f"步数 (Step): {state.global_step}/{state.max_steps}",
+            f"损失 (Loss): {loss:.4f} (变化: {change})",
+            f"学习率 (Learning Rate): {float(logs.get('learning_rate', 0.0)):.6f}",
+            f"轮次 (Epoch): {float(state.epoch or 0.0):.2f}",
+        ]
+        print("\n".join(lines) + "\n", flush=True)
+        self.previous_loss = loss
+
+
+class NonFiniteGradientCallback(TrainerCallback):
+    """Stop with `diverged` before the optimizer applies a NaN or infinite gradient."""
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        import torch
+
+        if model is None:
+            return
+        grads = [p.grad for p in model.parameters() if p.requires_grad and p.grad is not None]
+        if not grads:
+            return
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.detach().float()) for g in grads]))
+        if not math.isfinite(norm.item()):
+            raise DivergedError(f"gradient norm is {norm.item()} at step {state.global_step + 1}; "
+                                "lower `learning_rate` or check the data")
+
+
+class StopRequest:
+    """SIGTERM handling: during training a request stops at the next step; before it, it interrupts at once."""
+
+    def __init__(self):
+        self.requested = False
+        self.training = False
+        self._previous = None
+
+    def install(self) -> None:
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def uninstall(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGTERM, self._previous)
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+        if not self.training:
+            raise InterruptedRun("stopped by SIGTERM before training started")
+
+
+class StopOnSignalCallback(TrainerCallback):
+    """Save a checkpoint and end training at the step after SIGTERM arrives."""
+
+    def __init__(self, stop: StopRequest):
+        self.stop = stop
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.stop.training = True
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self._any_rank_requested():
+            control.should_save = True
+            control.should_training_stop = True
+
+    def _any_rank_requested(self) -> bool:
+        import torch
+        import torch.distributed as dist
+
+        if not (dist.is_available() and dist.is_initialized()):
+            return self.stop.requested
+        # Every rank must stop at the same step, or the others wait forever in the next all-reduce.
+        device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else None
+        flag = torch.tensor([1.0 if self.stop.requested else 0.0], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        self.stop.requested = bool(flag.item())
+        return self.stop.requested
+
+
+class StepDelayCallback(TrainerCallback):
+    """Testing aid: sleep after every optimizer step so a test can stop a run midway."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def on_step_end(self, args, state, control, **kwargs):
+        time.sleep(self.seconds)
+
+
+class NonFiniteLossMixin:
+    """Mix into a Trainer subclass: stop with `diverged` on a NaN or infinite loss.
+
+    `debug_nan_at_step` (1-based optimizer step) turns the loss into NaN to test this guard.
+    """
+
+    debug_nan_at_step: int | None = None
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        result = super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                      num_items_in_batch=num_items_in_batch)
+        loss = result[0] if return_outputs else result
+        step = self.state.global_step + 1
+        if self.debug_nan_at_step is not None and step == self.debug_nan_at_step and model.training:
+            loss = loss * float("nan")
+            result = (loss, result[1]) if return_outputs else loss
+        value = loss.detach().float().item()
+        if not math.isfinite(value):
+            raise DivergedError(f"loss is {value} at step {step}; lower `learning_rate` or check the data")
+        return result

@@ -1,0 +1,85 @@
+"""Supervised fine-tuning with LoRA on prompt/answer rows (`stage: sft`)."""
+
+from __future__ import annotations
+
+import logging
+
+from transformers import Trainer
+
+from ..callbacks import NonFiniteLossMixin
+from ..checkpoints import find_resume_checkpoint
+from ..data.encode import PaddingCollator
+from ..data.prompts import Prompter
+from ..data.report import prepare_training_data
+from ..merge import merge_adapter
+from ..modeling import attach_lora, load_base_model, load_tokenizer
+from . import StageContext, StageResult, register_stage
+from .common import (StartEventCallback, finish_stage, raise_if_stopped, remove_default_printer,
+                     standard_callbacks, training_arguments_kwargs)
+
+logger = logging.getLogger(__name__)
+
+
+class SftTrainer(NonFiniteLossMixin, Trainer):
+    """transformers.Trainer with the non-finite loss guard."""
+
+
+def build_sft_dataset(prepared):
+    from datasets import Dataset
+
+    encoded = prepared.encoded
+    # `length` lets the length-grouped sampler batch similar rows without re-measuring them.
+    return Dataset.from_dict({"input_ids": encoded.input_ids, "labels": encoded.labels,
+                              "length": encoded.lengths()})
+
+
+@register_stage("sft")
+def run_sft(context: StageContext) -> StageResult:
+    from transformers import TrainingArguments
+
+    config = context.config
+    tokenizer = load_tokenizer(config)
+    prompter = Prompter(tokenizer, config.model, config.prompt_style, config.system_prompt,
+                        config.reasoning_placement)
+    logger.info("end-of-turn token %r (id %d) ends every target", prompter.end.token, prompter.end.token_id)
+
+    if not config.dataset:
+        from ..errors import ConfigError
+
+        raise ConfigError("option `dataset` is required for stage sft")
+    prepared = prepare_training_data(config.dataset, config.format, prompter, tokenizer, config.model,
+                                     config.max_length, config.overlength)
+    report = prepared.report
+    logger.info("data: %d rows, %d kept, dropped %s, truncated %d", report["rows"], report["kept_rows"],
+                report["dropped"] or "none", report["truncated"])
+    for warning in report["warnings"]:
+        logger.warning("%s", warning)
+
+    model = attach_lora(load_base_model(config), config, context.adapter_from)
+    dataset = build_sft_dataset(prepared)
+    kwargs = training_arguments_kwargs(config, context.output_dir)
+    kwargs["remove_unused_columns"] = False
+    kwargs["train_sampling_strategy"] = "group_by_length" if config.group_by_length else "random"
+    args = TrainingArguments(**kwargs)
+
+    resume_from = find_resume_checkpoint(context.output_dir, config.resume)
+    if resume_from:
+        logger.info("resuming from %s", resume_from)
+    start = StartEventCallback(context, len(dataset), resume_from, report)
+    trainer = SftTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=PaddingCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+        callbacks=standard_callbacks(context, start),
+    )
+    trainer.debug_nan_at_step = config.debug_nan_at_step
+    remove_default_printer(trainer)
+
+    trainer.train(resume_from_checkpoint=resume_from)
+    raise_if_stopped(context, trainer)
+    finish_stage(context, trainer)
+    if config.merge_adapter:
+        merge_adapter(config, context.output_dir)
+    return StageResult(step=trainer.state.global_step, output_path=context.output_dir)
