@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+
+import type { Translate } from '../bot/i18n.js';
+import { localeFor, type CommandContext, type CommandSource, type Reply } from './context.js';
+import type { HandlerDeps } from './deps.js';
+import { isParseError, type ParseError } from './parse-error.js';
+import { checkMember } from './permissions.js';
+import { suggestName } from './suggest.js';
+
+/**
+ * Routes one request to its command: checks that the person is on the team, finds the
+ * command by its first word, parses, and runs the handler. Slack, the console and
+ * button clicks all come through here, so every surface behaves the same.
+ */
+export interface IncomingCommand {
+  /** The command word and its arguments: `train medical-phi4 on yanshi`, `/logs #4 20`. */
+  text: string;
+  userId: string;
+  channel: string;
+  threadTs?: string;
+  source: CommandSource;
+  respond(reply: Reply | string): Promise<void>;
+}
+
+export type DispatchOutcome = 'handled' | 'rejected' | 'ignored' | 'failed';
+
+const MENTION = /^\s*<@[A-Z0-9]+(\|[^>]*)?>[\s:：,，]*/;
+
+export async function dispatchCommand(incoming: IncomingCommand, deps: HandlerDeps): Promise<DispatchOutcome> {
+  const { config } = deps;
+  const locale = localeFor(config, incoming.userId);
+  const t = deps.translate(locale);
+  const text = incoming.text.replace(MENTION, '').trim();
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(text);
+
+  // A thread reply that does not start with a command word is conversation, not a request.
+  const spec = match ? deps.registry.find(match[1]!) : undefined;
+  if (incoming.source === 'thread' && spec === undefined) return 'ignored';
+
+  const threadRun =
+    incoming.threadTs !== undefined ? await deps.runStore.findByThread(incoming.channel, incoming.threadTs) : undefined;
+  if (incoming.source === 'thread' && threadRun === undefined) return 'ignored';
+
+  const logger = deps.logger.child({ userId: incoming.userId, channel: incoming.channel, ...(threadRun ? { runId: threadRun.id } : {}) });
+
+  const membership = checkMember(config, incoming.userId);
+  if (!membership.allowed) {
+    logger.info('request rejected: not a team member');
+    await incoming.respond(t(membership.key, membership.params));
+    return 'rejected';
+  }
+
+  if (!match) {
+    await incoming.respond(t('core.error.empty'));
+    return 'rejected';
+  }
+  if (spec === undefined) {
+    const names = deps.registry.list().map((command) => command.name);
+    const suggestion = suggestName(match[1]!.replace(/^\//, ''), names);
+    await incoming.respond(
+      t('core.error.unknown_command', {
+        name: match[1]!.slice(0, 40),
+        hint: suggestion ? t('core.error.did_you_mean', { suggestion: `/${suggestion}` }) : '',
+        valid: names.map((name) => `/${name}`).join(' '),
+      }),
+    );
+    return 'rejected';
+  }
+
+  const ctx: CommandContext = {
+    config,
+    userId: incoming.userId,
+    channel: incoming.channel,
+    ...(incoming.threadTs !== undefined ? { threadTs: incoming.threadTs } : {}),
+    ...(threadRun ? { threadRunId: threadRun.id } : {}),
+    locale,
+    now: deps.clock.now(),
+    source: incoming.source,
+    t,
+    logger,
+    respond: incoming.respond,
+  };
+
+  const command = spec.parse(match[2] ?? '', ctx);
+  if (isParseError(command)) {
+    logger.info({ command: spec.name, error: command.key }, 'command rejected by the grammar');
+    await incoming.respond(renderParseError(command, t));
+    return 'rejected';
+  }
+
+  try {
+    await spec.handle(command, ctx, deps);
+    return 'handled';
+  } catch (error) {
+    const reference = randomBytes(4).toString('hex');
+    logger.error({ err: error, command: spec.name, reference }, 'command handler failed');
+    await incoming.respond(t('core.error.internal', { reference })).catch((replyError: unknown) => {
+      logger.error({ err: replyError, reference }, 'could not tell the person about the failure');
+    });
+    return 'failed';
+  }
+}
+
+/** Renders a ParseError in the person's locale, turning a `suggestion` into a "did you mean" hint. */
+export function renderParseError(error: ParseError, t: Translate): string {
+  const suggestion = error.params.suggestion;
+  const hint = typeof suggestion === 'string' && suggestion.length > 0 ? t('core.error.did_you_mean', { suggestion }) : '';
+  const first = typeof error.params.valid === 'string' ? error.params.valid.split(', ')[0] : undefined;
+  return t(error.key, { first, ...error.params, hint });
+}

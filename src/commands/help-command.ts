@@ -1,0 +1,40 @@
+import { contextLine, header, section } from '../bot/blocks.js';
+import { isParseError, parseError } from './parse-error.js';
+import { defineCommand } from './registry.js';
+import { tokenize } from './tokenize.js';
+import { DEFAULT_LOG_LINES } from './logs-command.js';
+
+/** `/help [command]`: every registered command with usage and examples, in the person's locale. */
+export interface HelpCommand {
+  readonly topic?: string;
+}
+
+export const helpCommand = defineCommand<HelpCommand>({
+  name: 'help',
+  aliases: ['帮助', '?', '？'],
+  helpKey: 'core.help.help',
+  parse(text) {
+    const tokens = tokenize(text);
+    if (isParseError(tokens)) return tokens;
+    if (tokens.length > 1) return parseError('core.error.unexpected_word', { word: tokens[1]!.slice(0, 40) });
+    return tokens[0] ? { topic: tokens[0] } : {};
+  },
+  async handle(command, ctx, deps) {
+    const params = { lines: DEFAULT_LOG_LINES };
+    const specs = command.topic ? [deps.registry.find(command.topic)] : deps.registry.list();
+
+    if (specs[0] === undefined) {
+      const valid = deps.registry.list().map((spec) => `/${spec.name}`).join(' ');
+      await ctx.respond(ctx.t('core.help.unknown', { name: command.topic?.slice(0, 40), valid }));
+      return;
+    }
+
+    const entries = specs.filter((spec) => spec !== undefined).map((spec) => ctx.t(spec.helpKey, params));
+    const title = ctx.t('core.help.title');
+    const footer = ctx.t('core.help.footer');
+    await ctx.respond({
+      text: [title, ...entries, footer].join('\n\n'),
+      blocks: [header(title), ...entries.map((entry) => section(entry)), contextLine(footer)],
+    });
+  },
+});

@@ -1,0 +1,79 @@
+import { codeBlock, section } from '../bot/blocks.js';
+import { isParseError, parseError } from './parse-error.js';
+import { defineCommand } from './registry.js';
+import { isRunRef, parseRunRef } from './run-ref.js';
+import { tokenize } from './tokenize.js';
+
+/**
+ * `/logs [#id] [n]`: the last n lines of the run's train.log. Short output is an
+ * ephemeral code block; output longer than one Block Kit section (3000 characters)
+ * goes to the run's thread as a file, because Slack cuts longer blocks.
+ */
+export interface LogsCommand {
+  readonly runId: string;
+  readonly lines: number;
+}
+
+export const DEFAULT_LOG_LINES = 50;
+export const MAX_LOG_LINES = 2000;
+/** Room left in a section for the title and the code fence. */
+const INLINE_LIMIT = 2800;
+
+export const logsCommand = defineCommand<LogsCommand>({
+  name: 'logs',
+  aliases: ['日志', 'log'],
+  helpKey: 'core.help.logs',
+  parse(text, ctx) {
+    const tokens = tokenize(text);
+    if (isParseError(tokens)) return tokens;
+
+    let runToken: string | undefined;
+    let lines = DEFAULT_LOG_LINES;
+    const rest = [...tokens];
+
+    if (rest[0] !== undefined && rest[0].startsWith('#')) runToken = rest.shift();
+    else if (rest.length === 2 && isRunRef(rest[0]!)) runToken = rest.shift();
+
+    if (rest.length > 1) return parseError('core.error.unexpected_word', { word: rest[1]!.slice(0, 40) });
+    if (rest[0] !== undefined) {
+      const count = /^\d{1,6}$/.test(rest[0]) ? Number(rest[0]) : NaN;
+      if (!(count >= 1 && count <= MAX_LOG_LINES)) {
+        return parseError('core.error.lines_invalid', { value: rest[0].slice(0, 40), max: MAX_LOG_LINES });
+      }
+      lines = count;
+    }
+
+    const runId = parseRunRef(runToken, ctx);
+    return isParseError(runId) ? runId : { runId, lines };
+  },
+  async handle(command, ctx, deps) {
+    const run = await deps.runStore.get(command.runId);
+    if (!run) {
+      await ctx.respond(ctx.t('core.error.run_not_found', { id: command.runId }));
+      return;
+    }
+
+    const log = await deps.runControl.readRunLog(run.id, command.lines);
+    const text = log.text.trimEnd();
+    if (!log.exists || text.length === 0) {
+      await ctx.respond(ctx.t('core.logs.empty', { id: run.id }));
+      return;
+    }
+
+    const shownLines = text.split('\n').length;
+    const title = ctx.t('core.logs.title', { id: run.id, lines: shownLines });
+    if (text.length <= INLINE_LIMIT) {
+      await ctx.respond({ text: `${title}\n${text}`, blocks: [section(`${title}\n${codeBlock(text)}`)] });
+      return;
+    }
+
+    await deps.chat.uploadFile({
+      channel: run.channel,
+      ...(run.threadTs ? { threadTs: run.threadTs } : {}),
+      filename: `run-${run.id}-train.log`,
+      title: ctx.t('core.logs.file_title', { id: run.id, lines: shownLines }),
+      content: Buffer.from(`${text}\n`, 'utf8'),
+    });
+    await ctx.respond(ctx.t('core.logs.uploaded', { id: run.id }));
+  },
+});

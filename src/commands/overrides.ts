@@ -1,0 +1,91 @@
+import type { OverrideSpec } from '../config/schema.js';
+import type { OverrideValue } from '../jobs/run-types.js';
+import { parseError, type ParseError } from './parse-error.js';
+import { suggestName } from './suggest.js';
+
+/**
+ * Command-line overrides such as `lr=1e-4 epochs=2`, checked against the recipe's
+ * declared specs (type, range, allowed values). The result maps trainer option names
+ * (`learning_rate`) to typed values that go into run.json; no value ever reaches a shell.
+ */
+export type OverrideMap = Record<string, OverrideValue>;
+
+const ASSIGNMENT = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s;
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const INTEGER = /^[+-]?\d+$/;
+
+export function isAssignment(token: string): boolean {
+  return ASSIGNMENT.test(token);
+}
+
+/** Parses `name=value` tokens into trainer fields; returns the first problem as a ParseError. */
+export function parseOverrides(tokens: readonly string[], specs: Readonly<Record<string, OverrideSpec>>): OverrideMap | ParseError {
+  const result: OverrideMap = {};
+  const seen = new Set<string>();
+  const allowed = Object.keys(specs);
+
+  for (const token of tokens) {
+    const match = ASSIGNMENT.exec(token);
+    if (!match) return parseError('core.error.override_syntax', { token: truncate(token) });
+    const name = match[1]!.toLowerCase();
+    const raw = match[2]!;
+
+    const spec = specs[name];
+    if (spec === undefined) {
+      return parseError(allowed.length > 0 ? 'core.error.override_unknown' : 'core.error.override_none', {
+        name: truncate(name),
+        allowed: allowed.join(', '),
+        suggestion: suggestName(name, allowed) ?? '',
+      });
+    }
+    if (seen.has(name)) return parseError('core.error.override_duplicate', { name });
+    seen.add(name);
+
+    const value = parseValue(name, raw, spec);
+    if (typeof value === 'object') return value;
+    result[spec.field] = value;
+  }
+  return result;
+}
+
+function parseValue(name: string, raw: string, spec: OverrideSpec): OverrideValue | ParseError {
+  const shown = truncate(raw);
+  switch (spec.type) {
+    case 'number':
+    case 'integer': {
+      const pattern = spec.type === 'integer' ? INTEGER : NUMBER;
+      const value = Number(raw);
+      if (!pattern.test(raw) || !Number.isFinite(value)) {
+        return parseError(spec.type === 'integer' ? 'core.error.override_not_integer' : 'core.error.override_not_number', {
+          name,
+          value: shown,
+        });
+      }
+      if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
+        return parseError('core.error.override_range', { name, value: shown, min: spec.min ?? '-∞', max: spec.max ?? '∞' });
+      }
+      return value;
+    }
+    case 'boolean': {
+      const lower = raw.toLowerCase();
+      if (['true', 'yes', '1', 'on', '是'].includes(lower)) return true;
+      if (['false', 'no', '0', 'off', '否'].includes(lower)) return false;
+      return parseError('core.error.override_not_boolean', { name, value: shown });
+    }
+    case 'enum': {
+      const values = spec.values ?? [];
+      if (!values.includes(raw)) return parseError('core.error.override_enum', { name, value: shown, allowed: values.join(', ') });
+      return raw;
+    }
+    case 'string': {
+      if (raw.length === 0 || raw.length > spec.maxLength || /[\n\r]/.test(raw)) {
+        return parseError('core.error.override_string', { name, max: spec.maxLength });
+      }
+      return raw;
+    }
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}

@@ -1,0 +1,21 @@
+import type { ParseContext } from './context.js';
+import { parseError, type ParseError } from './parse-error.js';
+
+/**
+ * A run reference as people write it: `#42`, `42`, `＃42` (full-width, normalized by the
+ * tokenizer). Without one, a command typed in a run's thread means that run.
+ */
+const RUN_REF = /^#?(\d{1,12})$/;
+
+export function isRunRef(token: string): boolean {
+  return RUN_REF.test(token);
+}
+
+export function parseRunRef(token: string | undefined, ctx: ParseContext): string | ParseError {
+  if (token === undefined) {
+    return ctx.threadRunId ?? parseError('core.error.run_id_missing');
+  }
+  const match = RUN_REF.exec(token);
+  if (!match) return parseError('core.error.run_id_invalid', { value: token.length > 40 ? `${token.slice(0, 40)}…` : token });
+  return String(Number(match[1]));
+}

@@ -1,0 +1,56 @@
+import { tz } from '@date-fns/tz';
+import { format } from 'date-fns';
+
+import type { Translate } from '../bot/i18n.js';
+import type { Config } from '../config/schema.js';
+import type { RunRecord } from '../jobs/run-types.js';
+
+/** Pure one-line and detail texts of a run for /runs and /status. */
+export function statusLabel(run: RunRecord, t: Translate): string {
+  return t(`runs.status.${run.status}`);
+}
+
+export function progressText(run: RunRecord, t: Translate): string {
+  if (run.step === undefined) return t('core.runs.no_progress');
+  return t('core.runs.progress', {
+    step: run.step,
+    maxSteps: run.maxSteps ?? '?',
+    loss: run.loss === undefined ? '—' : run.loss.toFixed(4),
+  });
+}
+
+export function memberName(config: Config, userId: string): string {
+  return config.team.members.find((member) => member.id === userId)?.name ?? userId;
+}
+
+export function formatTime(iso: string, config: Config): string {
+  return format(new Date(iso), 'yyyy-MM-dd HH:mm', { in: tz(config.timezone) });
+}
+
+export function runLine(run: RunRecord, config: Config, t: Translate): string {
+  return t('core.runs.line', {
+    id: run.id,
+    recipe: run.recipe,
+    vm: run.vm,
+    status: statusLabel(run, t),
+    who: memberName(config, run.userId),
+    progress: progressText(run, t),
+  });
+}
+
+export function runDetail(run: RunRecord, config: Config, t: Translate): string {
+  const lines = [
+    t('core.status.body', {
+      status: statusLabel(run, t),
+      who: memberName(config, run.userId),
+      createdAt: formatTime(run.createdAt, config),
+      progress: progressText(run, t),
+      attempt: run.attempt,
+    }),
+  ];
+  if (run.failureClass || run.failureMessage) {
+    lines.push(t('core.status.failure', { failureClass: run.failureClass ?? '', failureMessage: run.failureMessage ?? '' }));
+  }
+  if (run.outputPath) lines.push(t('core.status.output', { outputPath: run.outputPath }));
+  return lines.join('\n');
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+
+import { findMissingKeys, translate } from '../../src/bot/i18n.js';
+import { catalogs } from '../../src/bot/messages/index.js';
+import { createCommandRegistry } from '../../src/commands/index.js';
+
+describe('message catalogs', () => {
+  it('have every key in both locales', () => {
+    expect(findMissingKeys()).toEqual({ missingInEn: [], missingInZh: [] });
+  });
+
+  it('use the same placeholders in both locales', () => {
+    const mismatched = Object.keys(catalogs['zh-CN']).filter((key) => {
+      const names = (text: string | undefined): string => [...(text ?? '').matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort().join(',');
+      return names(catalogs['zh-CN'][key]) !== names(catalogs.en[key]);
+    });
+    expect(mismatched).toEqual([]);
+  });
+
+  it('have help for every registered command', () => {
+    for (const spec of createCommandRegistry().list()) {
+      expect(catalogs['zh-CN'][spec.helpKey], spec.helpKey).toBeDefined();
+      expect(catalogs.en[spec.helpKey], spec.helpKey).toBeDefined();
+    }
+  });
+
+  it('fill placeholders', () => {
+    expect(translate('zh-CN', 'core.cancel.done', { id: 42 })).toBe('已取消 #42。');
+    expect(translate('en', 'core.cancel.done', { id: 42 })).toBe('Cancelled #42.');
+  });
+});

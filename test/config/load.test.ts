@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+
+import { describe, expect, it } from 'vitest';
+
+import { readEnv, redactUrl, secretValues } from '../../src/config/env.js';
+import { renderJsonSchema } from '../../src/config/json-schema.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+
+function problemsOf(load: () => unknown): readonly string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('accepts the example config', () => {
+    const config = loadConfig('config/trainops.example.yaml');
+    expect(Object.keys(config.vms)).toEqual(['guanzongphi4', 'yanshiyiliao', 'yanshi', 'xunlian']);
+    expect(config.vms.xunlian?.gpus).toBe(2);
+    expect(Object.keys(config.recipes)).toEqual([
+      'medical-phi4',
+      'sft-rl-phi4',
+      'phi35moe-medical',
+      'phi4-multimodal',
+      'medical-phi4-serve',
+      'medical-data',
+      'comm',
+    ]);
+  });
+
+  it('accepts the demo config and fills the local python', () => {
+    const config = loadConfig('config/demo.yaml', { localPython: '/opt/venv/bin/python' });
+    expect(config.slack.mode).toBe('console');
+    expect(config.vms.local?.transport).toBe('local');
+    expect(config.vms.local?.python).toBe('/opt/venv/bin/python');
+  });
+
+  it('keeps a python the file sets', () => {
+    const text = readFileSync('config/demo.yaml', 'utf8').replace('workdir: .trainops/demo', 'workdir: .trainops/demo\n    python: /usr/bin/python3');
+    const config = parseConfig(text, 'demo', { localPython: '/opt/venv/bin/python' });
+    expect(config.vms.local?.python).toBe('/usr/bin/python3');
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig('config/demo.yaml');
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.recipes.demo)).toBe(true);
+    expect(Object.isFrozen(config.team.members[0])).toBe(true);
+  });
+
+  it('reports every problem at once', () => {
+    const broken = `
+locale: fr
+timezone: Mars/Olympus
+slack: { mode: socket }
+team:
+  members:
+    - { id: bob, name: Bob }
+  oncall: { rotation: [U0NOBODY] }
+vms:
+  Bad_Name: { transport: local }
+  gpu1: { transport: ssh }
+recipes:
+  t1: { kind: train, model: m, dataset: d, vm: nowhere }
+`;
+    const problems = problemsOf(() => parseConfig(broken, 'broken.yaml'));
+    expect(problems).toContain('slack.channel: Invalid input: expected string, received undefined');
+    expect(problems.some((line) => line.startsWith('locale: '))).toBe(true);
+    expect(problems.some((line) => line.startsWith('timezone: unknown IANA time zone'))).toBe(true);
+    expect(problems.some((line) => line.startsWith('team.members.0.id: must be a Slack user id'))).toBe(true);
+    expect(problems.some((line) => line.startsWith('vms.Bad_Name'))).toBe(true);
+    expect(problems).toContain('vms.gpu1.ssh: required when transport is ssh');
+    expect(problems.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('reports cross-reference problems', () => {
+    const text = readFileSync('config/demo.yaml', 'utf8').replace('vm: local', 'vm: elsewhere').replace('rotation: [U0DEMO]', 'rotation: [U0NOBODY]');
+    expect(problemsOf(() => parseConfig(text, 'demo'))).toEqual([
+      'recipes.demo.vm: unknown VM "elsewhere"',
+      'team.oncall.rotation.0: U0NOBODY is not in team.members',
+    ]);
+  });
+
+  it('reports YAML syntax errors with the line', () => {
+    expect(() => parseConfig('a: [1, 2\nb: 3', 'bad.yaml')).toThrow(/bad\.yaml[\s\S]*line/);
+  });
+
+  it('names the fix for a missing file', () => {
+    expect(() => loadConfig('/nonexistent/trainops.yaml')).toThrow(/file not found; set TRAINOPS_CONFIG/);
+  });
+});
+
+describe('json schema', () => {
+  it('matches the committed file', () => {
+    expect(readFileSync('config/trainops.schema.json', 'utf8')).toBe(renderJsonSchema());
+  });
+});
+
+describe('readEnv', () => {
+  it('reads secrets and defaults', () => {
+    const env = readEnv({ SLACK_BOT_TOKEN: 'xoxb-1', REDIS_URL: 'redis://:pa%40ss@127.0.0.1:6379', TRAINOPS_PYTHON: ' ' });
+    expect(env.configPath).toBe('config/trainops.yaml');
+    expect(env.slackBotToken).toBe('xoxb-1');
+    expect(env.localPython).toBeUndefined();
+    expect(secretValues(env)).toEqual(['xoxb-1', 'pa@ss']);
+    expect(Object.isFrozen(env)).toBe(true);
+  });
+
+  it('redacts a Redis password', () => {
+    expect(redactUrl('redis://:secret@10.0.0.1:6379/0')).toBe('redis://:***@10.0.0.1:6379/0');
+  });
+});
