@@ -2,9 +2,10 @@ import type { Catalog, CatalogPair } from '../i18n.js';
 import { coreMessages } from './core.js';
 import { oncallMessages } from './oncall.js';
 import { runsMessages } from './runs.js';
+import { vmMessages } from './vm.js';
 
 // Each feature adds its catalog file here, one import and one list entry.
-const pairs: CatalogPair[] = [coreMessages, runsMessages, oncallMessages];
+const pairs: CatalogPair[] = [coreMessages, runsMessages, oncallMessages, vmMessages];
 
 function merge(locale: keyof CatalogPair): Catalog {
   return Object.assign({}, ...pairs.map((pair) => pair[locale])) as Catalog;
