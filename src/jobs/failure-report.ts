@@ -1,0 +1,122 @@
+import { actions, button, codeBlock, contextLine, limitBlocks, RUN_ACTIONS, section } from '../bot/blocks.js';
+import type { Block } from '../bot/chat-port.js';
+import type { Translate } from '../bot/i18n.js';
+import type { FailureClassification } from './failure-classifier.js';
+import type { AttemptRecord, RunRecord } from './run-types.js';
+
+/**
+ * The failure message posted into a run's thread: class in plain words, exit code,
+ * last log lines, latest checkpoint, who started the run with which overrides, and each
+ * attempt. Pure: everything comes in as arguments.
+ */
+
+/** Log lines kept from the tail of train.log. */
+export const LOG_TAIL_LINES = 20;
+/** Characters of log kept, below Slack's 3000-character section limit with room for the fence. */
+export const LOG_TAIL_CHARS = 2500;
+const DETAIL_CHARS = 500;
+
+export interface FailureReportInput {
+  run: RunRecord;
+  classification: FailureClassification;
+  exitCode: number | null;
+  logTail: string;
+  /** Set when the run is marked lost: seconds the host has been unreachable. */
+  lostAfterSeconds?: number;
+}
+
+export function failureLabel(t: Translate, failureClass: string): string {
+  return t(`failure.class.${failureClass}`);
+}
+
+/** Keeps the last lines of a log, cut at a line start, within LOG_TAIL_CHARS. */
+export function trimLogTail(log: string, maxLines = LOG_TAIL_LINES, maxChars = LOG_TAIL_CHARS): string {
+  const lines = log.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n').slice(-maxLines);
+  while (lines.length > 1 && lines.join('\n').length > maxChars) lines.shift();
+
+  const text = lines.join('\n');
+  return text.length > maxChars ? `…${text.slice(-(maxChars - 1))}` : text;
+}
+
+export function formatFailureReport(t: Translate, input: FailureReportInput): { text: string; blocks: Block[] } {
+  const { run, classification, exitCode, logTail, lostAfterSeconds } = input;
+  const label = failureLabel(t, classification.failureClass);
+
+  const title =
+    lostAfterSeconds !== undefined
+      ? t('failure.lostTitle', { runId: run.id, attempt: run.attempt, label, seconds: lostAfterSeconds })
+      : t('failure.title', { runId: run.id, attempt: run.attempt, label });
+
+  const facts: string[] = [];
+  if (classification.detail) facts.push(t('failure.detail', { detail: truncate(classification.detail, DETAIL_CHARS) }));
+  facts.push(formatExitCode(t, exitCode, classification.signal));
+  facts.push(
+    run.lastCheckpoint
+      ? t('failure.checkpoint', { path: run.lastCheckpoint.path, step: run.lastCheckpoint.step })
+      : t('failure.noCheckpoint'),
+  );
+
+  const trimmedLog = trimLogTail(logTail);
+  const logText = trimmedLog ? `${t('failure.logTail')}\n${codeBlock(trimmedLog)}` : t('failure.logEmpty');
+
+  const context = t('failure.context', {
+    user: run.userId,
+    recipe: run.recipe,
+    vm: run.vm,
+    overrides: formatOverrides(t, run.overrides),
+  });
+  const attemptLines = [t('failure.attempts'), ...run.attempts.map((attempt) => formatAttempt(t, attempt))].join('\n');
+
+  const blocks: Block[] = [
+    section(`*${title}*\n${facts.join('\n')}`),
+    section(logText),
+    contextLine(context),
+    section(attemptLines),
+    contextLine(t('failure.hint', { runId: run.id })),
+    actions([
+      button(t('restart.button'), RUN_ACTIONS.restart, run.id, { style: 'primary' }),
+      button(t('failure.logsButton'), RUN_ACTIONS.logs, run.id),
+    ]),
+  ];
+
+  const text = [title, ...facts, context].join('\n');
+  return { text, blocks: limitBlocks(blocks) };
+}
+
+function formatExitCode(t: Translate, exitCode: number | null, signal: string | undefined): string {
+  if (exitCode === null) return t('failure.exitCodeNone');
+  if (signal) return t('failure.exitCodeSignal', { exitCode, signal });
+  return t('failure.exitCode', { exitCode });
+}
+
+export function formatOverrides(t: Translate, overrides: RunRecord['overrides']): string {
+  const entries = Object.entries(overrides);
+  if (entries.length === 0) return t('failure.noOverrides');
+  return entries.map(([key, value]) => `\`${key}=${String(value)}\``).join(' ');
+}
+
+/** Describes where an attempt resumed from: a checkpoint path, `none`/`scratch`, or nothing recorded. */
+export function formatResumePoint(t: Translate, resumedFrom: string | null | undefined): string {
+  const step = resumedFrom ? /checkpoint-(\d+)\/?$/.exec(resumedFrom)?.[1] : undefined;
+  if (step) return t('restart.fromCheckpoint', { step });
+  return t('restart.fromScratch');
+}
+
+function formatAttempt(t: Translate, attempt: AttemptRecord): string {
+  const outcome = attempt.failureClass
+    ? failureLabel(t, attempt.failureClass)
+    : attempt.status
+      ? t(`runs.status.${attempt.status}`)
+      : t('failure.attemptRunning');
+  const startedBy = attempt.startedBy.startsWith('U') || attempt.startedBy.startsWith('W') ? `<@${attempt.startedBy}>` : attempt.startedBy;
+  return t('failure.attemptLine', {
+    attempt: attempt.attempt,
+    startedBy,
+    from: formatResumePoint(t, attempt.resumedFrom),
+    outcome,
+  });
+}
+
+function truncate(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
