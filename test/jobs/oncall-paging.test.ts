@@ -1,5 +1,5 @@
 import { QueueEvents } from 'bullmq';
-import IORedis from 'ioredis';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -24,7 +24,7 @@ import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 
 let redisServer: TestRedis;
 let slack: FakeSlack;
-const connections: IORedis[] = [];
+const connections: Redis[] = [];
 
 beforeAll(async () => {
   redisServer = await startRedis();
@@ -74,7 +74,7 @@ function failedRun(id: string): RunRecord {
 
 async function setUp(ackMinutes: number) {
   const prefix = uniquePrefix('oncall');
-  const redis = new IORedis(redisServer.url, { maxRetriesPerRequest: null });
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
   connections.push(redis);
   const config = testConfig(ackMinutes);
   const logger = pino({ level: 'silent' });
