@@ -78,6 +78,8 @@ export interface RunRecord {
   resumeFrom?: string;
   /** Slack user who pressed cancel; the run ends `cancelled` rather than `failed`. */
   cancelRequestedBy?: string;
+  /** Remote folder of the synced trainer code, put on PYTHONPATH. */
+  codeDir?: string;
   /** When the launcher started (or re-attached to) the current attempt's process. */
   launchedAt?: string;
   /** Since when the host has been unreachable, while the worker keeps retrying. */

@@ -1,0 +1,129 @@
+/**
+ * What people do to a run from Slack: cancel it, read its log, restart it. Handlers
+ * call these after their own permission checks; this module only acts.
+ */
+import type { Logger } from 'pino';
+
+import type { Config } from '../config/schema.js';
+import type { HostProvider } from '../remote/host.js';
+import { signalRun } from '../remote/launcher.js';
+import type { Clock } from './clock.js';
+import { runDirOf } from './run-dir.js';
+import { enqueueRun, runJobId, type RunQueue } from './run-queue.js';
+import { isFinalStatus } from './run-state.js';
+import type { RunStore } from './run-store.js';
+import type { RunThread } from './run-thread.js';
+import type { RunRecord } from './run-types.js';
+
+export interface RunControlDeps {
+  config: Pick<Config, 'vms'>;
+  store: RunStore;
+  queue: RunQueue;
+  thread: RunThread;
+  hosts: HostProvider;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type CancelOutcome =
+  /** The trainer got SIGTERM; it checkpoints, writes `end`, and the worker reports 已取消. */
+  | { kind: 'signalled'; run: RunRecord }
+  /** Nothing was launched yet: the run is cancelled now, or as soon as its worker checks. */
+  | { kind: 'cancelled_before_launch'; run: RunRecord }
+  | { kind: 'not_active'; run: RunRecord };
+
+export interface RunLog {
+  /** The last lines of train.log, at most `MAX_LOG_CHARS` characters. */
+  text: string;
+  exists: boolean;
+  truncated: boolean;
+}
+
+/** Lines `/logs` may ask for. */
+export const MAX_LOG_LINES = 200;
+/** Characters of log returned: a Slack message block holds 3,000, with room for the fence. */
+export const MAX_LOG_CHARS = 2900;
+
+export class RunControl {
+  constructor(private readonly deps: RunControlDeps) {}
+
+  /** Asks the run to stop: SIGTERM to its process group, and `cancelled` as its final status. */
+  async cancelRun(runId: string, byUser: string): Promise<CancelOutcome> {
+    const { store, thread, logger } = this.deps;
+    let run = await store.require(runId);
+    if (isFinalStatus(run.status)) return { kind: 'not_active', run };
+
+    run = await store.update(runId, (stored) => (stored.cancelRequestedBy ? undefined : { cancelRequestedBy: byUser }));
+    logger.info({ runId, byUser, status: run.status }, 'cancel requested');
+
+    if (run.status === 'queued') {
+      // No worker holds the job yet: end the run here and drop the job.
+      await this.deps.queue.remove(runJobId(run.id, run.attempt)).catch(() => 0);
+      run = await store.update(runId, (stored) =>
+        stored.status === 'queued' ? { status: 'cancelled', endedAt: this.deps.clock.now().toISOString(), failureClass: 'cancelled' } : undefined,
+      );
+      if (run.status === 'cancelled') {
+        await thread.postOutcome(run, []);
+        return { kind: 'cancelled_before_launch', run };
+      }
+    }
+    if (!run.launchedAt) return { kind: 'cancelled_before_launch', run };
+
+    const vm = this.requireVm(run);
+    const host = await this.deps.hosts.get(run.vm);
+    const outcome = await signalRun(host, runDirOf(vm, run.id), 'TERM');
+    logger.info({ runId, outcome }, 'cancel signal sent');
+    await thread.postReply(run, `run:${run.id}:cancel:a${run.attempt}`, thread.translate('runs.cancel.requested', { user: byUser }));
+    // TODO: escalate to KILL when the trainer has not ended a few minutes after TERM.
+    return { kind: 'signalled', run };
+  }
+
+  /** Returns the last `lines` lines of the run's train.log (capped at MAX_LOG_LINES and MAX_LOG_CHARS). */
+  async readRunLog(runId: string, lines = 40): Promise<RunLog> {
+    const run = await this.deps.store.require(runId);
+    const vm = this.requireVm(run);
+    const host = await this.deps.hosts.get(run.vm);
+    const count = Math.max(1, Math.min(MAX_LOG_LINES, Math.floor(lines)));
+    const logPath = await host.resolvePath(`${runDirOf(vm, run.id)}/train.log`);
+
+    const result = await host.exec(['tail', '-n', String(count), '--', logPath], { timeoutMs: 20_000 });
+    if (result.code !== 0) return { text: '', exists: false, truncated: false };
+    const truncated = result.stdout.length > MAX_LOG_CHARS;
+    // Keep the end: the latest lines matter most.
+    return { text: truncated ? result.stdout.slice(-MAX_LOG_CHARS) : result.stdout, exists: true, truncated };
+  }
+
+  /**
+   * Starts the next attempt of an ended run, resuming from `resumeFrom` (`latest`,
+   * `scratch` or a checkpoint path), and enqueues it.
+   */
+  async restartRun(runId: string, byUser: string, resumeFrom = 'latest'): Promise<RunRecord> {
+    const now = this.deps.clock.now().toISOString();
+    const run = await this.deps.store.update(runId, (stored) => ({
+      status: 'restarting',
+      attempt: stored.attempt + 1,
+      attempts: [...stored.attempts, { attempt: stored.attempt + 1, startedAt: now, startedBy: byUser, resumedFrom: resumeFrom }],
+      resumeFrom,
+      cancelRequestedBy: undefined,
+      failureClass: undefined,
+      failureMessage: undefined,
+      exitCode: undefined,
+      endedAt: undefined,
+      launchedAt: undefined,
+      unreachableSince: undefined,
+      lastProgress: undefined,
+      stepRateOrigin: undefined,
+      outbox: [],
+    }));
+    this.deps.logger.info({ runId, byUser, attempt: run.attempt, resumeFrom }, 'run restarted');
+    await enqueueRun(this.deps.queue, run);
+    await this.deps.thread.refreshRoot(run);
+    return run;
+  }
+
+  private requireVm(run: RunRecord): Config['vms'][string] {
+    const vm = this.deps.config.vms[run.vm];
+    if (!vm) throw new Error(`run #${run.id} names VM "${run.vm}", which is not in the config`);
+    return vm;
+  }
+}

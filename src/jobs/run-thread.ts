@@ -1,0 +1,86 @@
+/**
+ * A run's Slack thread: posts the root, keeps it current, drains the run's outbox of
+ * replies and posts the outcome, each through the keyed `Announcer`. The run record is
+ * always stored before anything here announces it.
+ */
+import type { Logger } from 'pino';
+
+import type { Translate } from '../bot/i18n.js';
+import type { Announcer } from './announcer.js';
+import { renderLossChart, type ChartPoint } from './loss-chart.js';
+import { formatFinalMessage, formatOutboxItem, formatThreadRoot } from './run-reporter.js';
+import type { RunStore } from './run-store.js';
+import type { RunRecord } from './run-types.js';
+
+export interface RunThreadDeps {
+  announcer: Announcer;
+  store: RunStore;
+  t: Translate;
+  logger: Logger;
+  lostAfterSeconds: number;
+}
+
+export class RunThread {
+  constructor(private readonly deps: RunThreadDeps) {}
+
+  translate(key: string, params?: Parameters<Translate>[1]): string {
+    return this.deps.t(key, params);
+  }
+
+  /** Posts the thread root of a new run (once) and stores its ts on the run. */
+  async postThreadRoot(run: RunRecord): Promise<RunRecord> {
+    const message = formatThreadRoot(run, this.deps.t);
+    const posted = await this.deps.announcer.post(`run:${run.id}:root`, { channel: run.channel, ...message });
+    if (run.threadTs === posted.ts) return run;
+    return this.deps.store.setThreadTs(run.id, posted.ts);
+  }
+
+  /** Brings the root up to date with the run; coalesced, so calling it per event is fine. */
+  async refreshRoot(run: RunRecord): Promise<void> {
+    if (!run.threadTs) return;
+    await this.deps.announcer.updateRoot({ channel: run.channel, ts: run.threadTs }, formatThreadRoot(run, this.deps.t));
+  }
+
+  /** Posts a reply in the thread once for `key`. */
+  async postReply(run: RunRecord, key: string, text: string): Promise<void> {
+    await this.deps.announcer.post(key, { channel: run.channel, threadTs: run.threadTs, text });
+  }
+
+  /** Posts the run's queued replies in order and removes each from the stored outbox once posted. */
+  async flushOutbox(run: RunRecord): Promise<RunRecord> {
+    let current = run;
+    for (const item of run.outbox ?? []) {
+      await this.postReply(current, item.key, formatOutboxItem(item, this.deps.t));
+      current = await this.deps.store.update(run.id, (stored) => ({ outbox: (stored.outbox ?? []).filter((queued) => queued.key !== item.key) }));
+    }
+    return current;
+  }
+
+  /**
+   * Posts the outcome of the current attempt: the final message, then the loss chart.
+   * A failed chart upload is logged and never keeps the outcome from being reported.
+   */
+  async postOutcome(run: RunRecord, points: readonly ChartPoint[]): Promise<void> {
+    const { announcer, t, logger } = this.deps;
+    const losses = points.map((point) => point.loss).filter((loss): loss is number => loss !== undefined);
+    const final = formatFinalMessage({ run, losses, lostAfterSeconds: this.deps.lostAfterSeconds }, t);
+    await announcer.post(`run:${run.id}:end:a${run.attempt}`, { channel: run.channel, threadTs: run.threadTs, ...final });
+    await this.refreshRoot(run);
+
+    try {
+      const title = t('runs.chart.title', { id: run.id });
+      const png = renderLossChart(points, `#${run.id} ${run.recipe} @ ${run.vm}`);
+      if (png) {
+        await announcer.upload(`run:${run.id}:chart:a${run.attempt}`, {
+          channel: run.channel,
+          threadTs: run.threadTs,
+          filename: `run-${run.id}-loss.png`,
+          title,
+          content: png,
+        });
+      }
+    } catch (error) {
+      logger.warn({ err: error, runId: run.id }, 'loss chart upload failed; the outcome was posted without it');
+    }
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The BullMQ worker that carries a train run through its life:
+ * queued -> starting_vm (managed VMs that are not running) -> syncing -> running ->
+ * succeeded | failed | cancelled | lost. Each transition is stored before it is
+ * announced. A re-delivered job (a retry, or a stalled job after a worker died)
+ * resumes from the stored status: the launcher attaches to the running process instead
+ * of starting a second one, and following resumes at the stored event offset.
+ *
+ * Bad job input (unknown run, recipe or VM) is an UnrecoverableError: the run is
+ * marked failed with `config_error` and the job is not retried.
+ */
+import { UnrecoverableError, WaitingError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+
+import type { Config, TrainRecipe, VmConfig } from '../config/schema.js';
+import type { HostProvider } from '../remote/host.js';
+import { launchRun, signalRun } from '../remote/launcher.js';
+import { syncCode } from '../remote/code-sync.js';
+import { ensureVmRunning, type VmControl } from '../remote/vm-control.js';
+import type { Clock } from './clock.js';
+import { classifyFailure, finalStatusFor } from './failure-classifier.js';
+import { formatDuration } from './run-reporter.js';
+import { runDirOf } from './run-dir.js';
+import { followRun, readChartPoints, type FollowResult } from './run-follow.js';
+import { buildRunJson, UnknownOverrideError } from './run-json.js';
+import { RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
+import { isFinalStatus } from './run-state.js';
+import type { RunStore } from './run-store.js';
+import type { RunThread } from './run-thread.js';
+import type { RunRecord, RunStatus } from './run-types.js';
+import { attachWorkerEventLogging } from './worker-events.js';
+
+export interface RunWorkerDeps {
+  config: Pick<Config, 'recipes' | 'vms' | 'slack' | 'runs'>;
+  /** BullMQ connection (an ioredis instance needs `maxRetriesPerRequest: null`). */
+  connection: ConnectionOptions;
+  /** BullMQ key prefix: the config's `redisPrefix`. */
+  prefix: string;
+  queueName?: string;
+  store: RunStore;
+  thread: RunThread;
+  hosts: HostProvider;
+  vmControl: VmControl;
+  clock: Clock;
+  logger: Logger;
+  /** Local folder shipped to the VM as the trainer code (the repository's `python/`). */
+  codeSource: string;
+  /**
+   * How long a job's lock lasts without renewal, in ms. The worker renews it every half
+   * of this while the run is followed, for hours if need be; a dead worker's job is
+   * re-delivered once the lock has expired and the stalled check runs. Default 120 s.
+   */
+  lockDuration?: number;
+  /** Interval of the stalled-job check, in ms (default 30 s). */
+  stalledInterval?: number;
+  /** Re-deliveries after stalls before BullMQ fails the job (default 20: worker restarts are normal). */
+  maxStalledCount?: number;
+  /** Interval between reads of events.jsonl in ms (default `runs.pollSeconds`). */
+  pollMs?: number;
+}
+
+/** Starts a worker on the run queue; close it with `worker.close()`. */
+export function startRunWorker(deps: RunWorkerDeps): Worker<RunJobData, void, string> {
+  const worker = new Worker<RunJobData, void, string>(deps.queueName ?? RUN_QUEUE_NAME, (job, token, signal) => processRunJob(deps, job, token, signal), {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: deps.config.runs.maxConcurrentPerWorker,
+    lockDuration: deps.lockDuration ?? 120_000,
+    stalledInterval: deps.stalledInterval ?? 30_000,
+    maxStalledCount: deps.maxStalledCount ?? 20,
+  });
+  attachWorkerEventLogging(worker, deps.logger);
+  return worker;
+}
+
+/** Processes one attempt of a run; exported for the worker and for tests that drive a job directly. */
+export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, token?: string, signal?: AbortSignal): Promise<void> {
+  const { store, thread } = deps;
+  const { runId, attempt } = job.data;
+  const logger = deps.logger.child({ runId, jobId: job.id, attempt });
+
+  let run = await store.get(runId);
+  if (!run) throw new UnrecoverableError(`run #${runId} does not exist`);
+  if (run.attempt !== attempt) {
+    logger.info({ currentAttempt: run.attempt }, 'job belongs to an earlier attempt; nothing to do');
+    return;
+  }
+  if (isFinalStatus(run.status)) {
+    // A re-delivery after the outcome was stored: make sure it was announced.
+    await thread.postOutcome(run, await readChartPoints(deps.hosts, run.vm, runDirOf(deps.config.vms[run.vm] ?? { workdir: '~/trainops' }, run.id), logger));
+    return;
+  }
+
+  const recipe = deps.config.recipes[run.recipe];
+  const vm = deps.config.vms[run.vm];
+  const inputError = !recipe ? `unknown recipe "${run.recipe}"` : recipe.kind !== 'train' ? `recipe "${run.recipe}" is a ${recipe.kind} recipe, not train` : !vm ? `unknown VM "${run.vm}"` : undefined;
+  if (inputError || !vm || recipe?.kind !== 'train') {
+    await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage: inputError }, logger);
+    throw new UnrecoverableError(`run #${runId}: ${inputError ?? 'invalid input'}`);
+  }
+
+  try {
+    run = await prepareAndLaunch(deps, run, recipe, vm, logger);
+    if (isFinalStatus(run.status)) return;
+    const result = await followRun(followDeps(deps, logger), run, runDirOf(vm, run.id), signal);
+    if (result.kind === 'aborted') {
+      // The worker is shutting down: hand the job back without using up an attempt,
+      // so another worker attaches to the run where this one stopped.
+      logger.info('worker closing; job returned to the queue');
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    await settle(deps, result, vm, logger);
+  } catch (error) {
+    if (error instanceof WaitingError) throw error;
+    if (error instanceof UnknownOverrideError) {
+      await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger);
+      throw new UnrecoverableError(error.message);
+    }
+    const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
+    logger.error({ err: error, attemptsLeft }, 'run job failed');
+    if (attemptsLeft <= 0) {
+      const current = await store.require(runId);
+      if (!isFinalStatus(current.status) && !current.launchedAt) {
+        await finish(deps, current, 'failed', { failureClass: 'unknown', failureMessage: (error as Error).message }, logger);
+      }
+    }
+    throw error;
+  }
+}
+
+async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe: TrainRecipe, vm: VmConfig, logger: Logger): Promise<RunRecord> {
+  const { store, thread, hosts, clock } = deps;
+  let run = initial;
+  const before = (statuses: RunStatus[]): boolean => statuses.includes(run.status);
+
+  if (before(['queued', 'restarting', 'starting_vm']) && deps.vmControl.isManaged(run.vm)) {
+    const result = await ensureVmRunning(deps.vmControl, run.vm, {
+      clock,
+      onStarting: async () => {
+        run = await store.transition(run.id, 'starting_vm');
+        await thread.refreshRoot(run);
+        await thread.postReply(run, `run:${run.id}:vm-starting:a${run.attempt}`, thread.translate('runs.vm.starting', { vm: run.vm }));
+      },
+      probeHost: async () => {
+        const host = await hosts.get(run.vm).catch((error: unknown) => {
+          hosts.invalidate(run.vm);
+          throw error;
+        });
+        await host.ping();
+      },
+    });
+    if (result.started) {
+      const duration = formatDuration(result.elapsedMs, thread.translate.bind(thread));
+      await thread.postReply(run, `run:${run.id}:vm-started:a${run.attempt}`, thread.translate('runs.vm.started', { vm: run.vm, duration }));
+    }
+  }
+
+  run = await store.require(run.id);
+  if (run.cancelRequestedBy && !run.launchedAt) return finish(deps, run, 'cancelled', {}, logger);
+
+  const host = await hosts.get(run.vm);
+  let codeDir = run.codeDir;
+  if (before(['queued', 'restarting', 'starting_vm', 'syncing']) || !codeDir) {
+    if (run.status !== 'running') {
+      run = await store.transition(run.id, 'syncing', { startedAt: run.startedAt ?? clock.now().toISOString() });
+      await thread.refreshRoot(run);
+    }
+    const synced = await syncCode(host, { localDir: deps.codeSource, workdir: vm.workdir });
+    codeDir = synced.codeDir;
+    run = await store.update(run.id, () => ({ codeDir: synced.codeDir }));
+    logger.info({ codeDir, uploaded: synced.uploaded }, 'trainer code synced');
+  }
+
+  const runDir = runDirOf(vm, run.id);
+  const runJson = buildRunJson({ runId: run.id, recipe, overrides: run.overrides, runDir: await host.resolvePath(runDir), resumeFrom: run.resumeFrom }, run.recipe);
+  const launch = await launchRun(host, { runDir, codeDir, python: vm.python, runJson, gpus: vm.gpus, attempt: run.attempt });
+  logger.info({ attached: launch.attached, pid: launch.pid }, launch.attached ? 'attached to the launched run' : 'run launched');
+
+  run = await store.update(run.id, (stored) => ({
+    status: 'running',
+    launchedAt: stored.launchedAt ?? clock.now().toISOString(),
+    startedAt: stored.startedAt ?? clock.now().toISOString(),
+  }));
+  await thread.refreshRoot(run);
+
+  if (run.cancelRequestedBy) {
+    // A cancel that arrived while the run was being launched: the trainer checkpoints and writes `end`.
+    await signalRun(host, runDir, 'TERM');
+  }
+  return run;
+}
+
+/** Stores and announces how the attempt ended. */
+async function settle(deps: RunWorkerDeps, result: Exclude<FollowResult, { kind: 'aborted' }>, vm: VmConfig, logger: Logger): Promise<void> {
+  const run = await deps.store.require(result.run.id);
+  if (result.kind === 'end' && result.end.status === 'succeeded') {
+    await finish(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath }, logger, vm);
+    return;
+  }
+  if (result.kind === 'lost') {
+    await finish(deps, run, 'lost', { failureClass: 'unreachable', failureMessage: 'host unreachable' }, logger, vm);
+    return;
+  }
+
+  const classification = classifyFailure({
+    endEvent: result.kind === 'end' ? { status: result.end.status, step: result.end.step, error: result.end.error } : null,
+    exitCode: result.kind === 'exited' ? result.exitCode : null,
+    logTail: '',
+    hostReachable: true,
+    cancelledBy: run.cancelRequestedBy,
+  });
+  await finish(
+    deps,
+    run,
+    finalStatusFor(classification.failureClass),
+    { failureClass: classification.failureClass, failureMessage: classification.detail, exitCode: result.kind === 'exited' ? result.exitCode : undefined },
+    logger,
+    vm,
+  );
+}
+
+/** Moves the run to a final status, records the attempt's end, and posts the outcome. */
+async function finish(
+  deps: RunWorkerDeps,
+  run: RunRecord,
+  status: RunStatus,
+  patch: Partial<RunRecord>,
+  logger: Logger,
+  vm?: VmConfig,
+): Promise<RunRecord> {
+  const endedAt = deps.clock.now().toISOString();
+  const ended = await deps.store.update(run.id, (stored) => {
+    if (isFinalStatus(stored.status)) return undefined;
+    return {
+      ...patch,
+      status,
+      endedAt,
+      attempts: stored.attempts.map((entry) =>
+        entry.attempt === stored.attempt ? { ...entry, endedAt, status, failureClass: patch.failureClass, reason: patch.failureMessage } : entry,
+      ),
+    };
+  });
+  logger.info({ status: ended.status, failureClass: ended.failureClass }, 'run ended');
+  const points = vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(vm, ended.id), logger) : [];
+  await deps.thread.postOutcome(ended, points);
+  return ended;
+}
+
+function followDeps(deps: RunWorkerDeps, logger: Logger): Parameters<typeof followRun>[0] {
+  return {
+    store: deps.store,
+    thread: deps.thread,
+    hosts: deps.hosts,
+    clock: deps.clock,
+    logger,
+    progress: { everySeconds: deps.config.slack.progressEverySeconds, everySteps: deps.config.slack.progressEverySteps },
+    pollMs: deps.pollMs ?? deps.config.runs.pollSeconds * 1000,
+    lostAfterSeconds: deps.config.runs.lostAfterSeconds,
+  };
+}
