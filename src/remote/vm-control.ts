@@ -9,10 +9,13 @@ export type PowerState = 'running' | 'starting' | 'stopping' | 'stopped' | 'deal
 
 export interface VmControl {
   getPowerState(vmName: string): Promise<PowerState>;
-  /** Starts the VM and resolves when Azure reports the operation done. */
-  start(vmName: string): Promise<void>;
+  /**
+   * Starts the VM and resolves when Azure reports the operation done. `actor` (a Slack
+   * user id, `auto-stop`, `run:<id>`) is recorded by controls that keep a history.
+   */
+  start(vmName: string, actor?: string): Promise<void>;
   /** Deallocates the VM (stops billing for compute) and resolves when done. */
-  deallocate(vmName: string): Promise<void>;
+  deallocate(vmName: string, actor?: string): Promise<void>;
   /** False for VMs without Azure identity: nothing to start or stop. */
   isManaged(vmName: string): boolean;
 }

@@ -41,7 +41,7 @@ export const vmMessages: CatalogPair = {
 
     'vm.stop.not_managed': '{vm} 没有配置 Azure（`vms.{vm}.azure`），机器人无法释放它。',
     'vm.stop.denied': '只有 {vm} 的负责人或管理员可以释放它：{who}。',
-    'vm.stop.already': '{vm} 已经{power}。',
+    'vm.stop.already': '{vm} 当前{power}，不需要再释放。',
     'vm.stop.active_runs': '{vm} 上还有进行中的运行：{runs}。释放会中断它们，所以没有执行。',
     'vm.stop.active_runs_admin': '{vm} 上还有进行中的运行：{runs}。你是管理员，确认后可以强制释放（运行会被中断，之后可用 `/restart` 从 checkpoint 继续）。',
     'vm.stop.force_button': '强制释放 {vm}',
@@ -138,7 +138,7 @@ export const vmMessages: CatalogPair = {
 
     'vm.stop.not_managed': '{vm} has no Azure config (`vms.{vm}.azure`), so the bot cannot deallocate it.',
     'vm.stop.denied': 'Only the owner of {vm} or an admin may deallocate it: {who}.',
-    'vm.stop.already': '{vm} is already {power}.',
+    'vm.stop.already': '{vm} is {power} already; nothing to deallocate.',
     'vm.stop.active_runs': '{vm} still has active runs: {runs}. Deallocating would interrupt them, so nothing was done.',
     'vm.stop.active_runs_admin': '{vm} still has active runs: {runs}. As an admin you can force the deallocation after confirming (the runs are interrupted; `/restart` resumes them from a checkpoint).',
     'vm.stop.force_button': 'Force deallocate {vm}',
