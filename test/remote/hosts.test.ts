@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HostUnreachableError } from '../../src/remote/errors.js';
-import type { Host } from '../../src/remote/host.js';
+import type { ExecResult, Host } from '../../src/remote/host.js';
 import { HostPool } from '../../src/remote/host-pool.js';
 import { LocalHost } from '../../src/remote/local-host.js';
 import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
@@ -62,11 +62,11 @@ function describeHost(name: string, setUp: () => Promise<Fixture>): void {
 
     it('exec fails in a missing cwd', async () => {
       const missing = path.join(root, 'no-such-dir');
-      const result = await host.exec(['touch', 'created-in-wrong-place'], { cwd: missing }).catch((error: unknown) => error);
+      const result: unknown = await host.exec(['touch', 'created-in-wrong-place'], { cwd: missing }).catch((error: unknown) => error);
       if (result instanceof Error) {
         expect(result.message).toMatch(/ENOENT|no such/i);
       } else {
-        expect(result.code).not.toBe(0);
+        expect((result as ExecResult).code).not.toBe(0);
       }
       expect(existsSync(path.join(os.homedir(), 'created-in-wrong-place'))).toBe(false);
     });

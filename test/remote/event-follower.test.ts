@@ -1,0 +1,205 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { syncCode } from '../../src/remote/code-sync.js';
+import { followRunEvents, type FollowRunEventsOptions } from '../../src/remote/event-follower.js';
+import { HostPool } from '../../src/remote/host-pool.js';
+import { launchRun, readRunStatus, signalRun } from '../../src/remote/launcher.js';
+import type { RunEvent } from '../../src/remote/run-events.js';
+import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { STAND_IN_TRAINER, runJsonFor, waitFor } from './run-helpers.js';
+
+const logger = pino({ level: 'silent' });
+
+describe('followRunEvents over SSH', () => {
+  let sshd: TestSshd;
+  let pool: HostPool;
+  let codeDir: string;
+  const runDirs: string[] = [];
+
+  const newRunDir = (): string => {
+    const runDir = path.join(sshd.workdir, 'runs', String(runDirs.length + 1));
+    runDirs.push(runDir);
+    return runDir;
+  };
+
+  /** Follows with fast polling and records every batch handed over. */
+  const follow = (runDir: string, overrides: Partial<FollowRunEventsOptions> = {}) => {
+    const events: RunEvent[] = [];
+    const offsets: number[] = [];
+    const done = followRunEvents({
+      hosts: pool,
+      vmName: 'gpu1',
+      runDir,
+      fromOffset: 0,
+      pollMs: 50,
+      initialBackoffMs: 50,
+      maxBackoffMs: 400,
+      signal: new AbortController().signal,
+      logger,
+      onEvents: (batch, newOffset) => {
+        events.push(...batch);
+        offsets.push(newOffset);
+      },
+      ...overrides,
+    });
+    return { events, offsets, done };
+  };
+
+  const fileEvents = async (runDir: string): Promise<unknown[]> =>
+    (await readFile(path.join(runDir, 'events.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
+
+  beforeAll(async () => {
+    sshd = await startSshd();
+    pool = new HostPool({ gpu1: vmConfigFor(sshd) }, logger);
+    ({ codeDir } = await syncCode(await pool.get('gpu1'), { localDir: STAND_IN_TRAINER, workdir: sshd.workdir }));
+  });
+
+  afterAll(async () => {
+    const host = await pool?.get('gpu1').catch(() => undefined);
+    if (host) for (const runDir of runDirs) await signalRun(host, runDir, 'KILL').catch(() => {});
+    await pool?.closeAll();
+    await sshd?.stop();
+  });
+
+  it('returns the exit code at the end', async () => {
+    const runDir = newRunDir();
+    await launchRun(await pool.get('gpu1'), { runDir, codeDir, python: 'python3', runJson: runJsonFor(runDir, '1', { save_steps: 2 }), attempt: 1 });
+    const { events, done } = follow(runDir);
+    const result = await done;
+
+    expect(result.reason).toBe('exited');
+    expect(result.exitCode).toBe(0);
+    expect(result.sawEnd).toBe(true);
+    expect(result.endEvent?.status).toBe('succeeded');
+    expect(events.map((event) => event.type)).toEqual(['start', 'step', 'step', 'checkpoint', 'step', 'end']);
+    expect(result.offset).toBe((await stat(path.join(runDir, 'events.jsonl'))).size);
+  });
+
+  it('survives dropped connections exactly once', async () => {
+    const runDir = newRunDir();
+    const maxSteps = 40;
+    await launchRun(await pool.get('gpu1'), {
+      runDir,
+      codeDir,
+      python: 'python3',
+      runJson: runJsonFor(runDir, '2', { max_steps: maxSteps, step_delay_seconds: 0.1 }),
+      attempt: 1,
+    });
+    const unreachable: number[] = [];
+    let reconnects = 0;
+    const { events, done } = follow(runDir, {
+      onUnreachable: (sinceMs) => {
+        unreachable.push(sinceMs);
+      },
+      onReconnected: () => {
+        reconnects += 1;
+      },
+    });
+
+    await waitFor('a few steps', async () => (events.length >= 5 ? true : undefined));
+    await sshd.dropConnections();
+    await waitFor('steps after the drop', async () => (events.length >= 15 ? true : undefined));
+    await sshd.restart();
+    const result = await done;
+
+    expect(result.exitCode).toBe(0);
+    expect(unreachable.length).toBeGreaterThan(0);
+    expect(reconnects).toBeGreaterThan(0);
+    const steps = events.filter((event) => event.type === 'step').map((event) => (event as { step: number }).step);
+    expect(steps).toEqual(Array.from({ length: maxSteps }, (_, index) => index + 1));
+    expect(events).toEqual(await fileEvents(runDir));
+  });
+
+  it('resumes from a stored offset', async () => {
+    const runDir = newRunDir();
+    await launchRun(await pool.get('gpu1'), {
+      runDir,
+      codeDir,
+      python: 'python3',
+      runJson: runJsonFor(runDir, '3', { max_steps: 20, step_delay_seconds: 0.05 }),
+      attempt: 1,
+    });
+    const controller = new AbortController();
+    const first = follow(runDir, { signal: controller.signal });
+    await waitFor('some steps', async () => (first.events.length >= 4 ? true : undefined));
+    controller.abort();
+    const stopped = await first.done;
+    expect(stopped.reason).toBe('aborted');
+
+    const second = follow(runDir, { fromOffset: stopped.offset });
+    const result = await second.done;
+
+    expect(result.exitCode).toBe(0);
+    expect([...first.events, ...second.events]).toEqual(await fileEvents(runDir));
+  });
+
+  it('reports a crash without end event', async () => {
+    const runDir = newRunDir();
+    await launchRun(await pool.get('gpu1'), { runDir, python: 'python3', command: ['sh', '-c', 'exit 3'], attempt: 1 });
+    const { events, done } = follow(runDir);
+    const result = await done;
+
+    expect(result.reason).toBe('exited');
+    expect(result.exitCode).toBe(3);
+    expect(result.sawEnd).toBe(false);
+    expect(events).toEqual([]);
+  });
+
+  it('reports a process that vanished', async () => {
+    const runDir = newRunDir();
+    const host = await pool.get('gpu1');
+    const launched = await launchRun(host, { runDir, python: 'python3', command: ['sleep', '300'], attempt: 1 });
+    await waitFor('sleep to start', async () => ((await readRunStatus(host, runDir)).alive ? true : undefined));
+    const { done } = follow(runDir);
+
+    // Killing the whole group, wrapper included, is what a VM reboot or the OOM killer does.
+    await host.exec(['kill', '-KILL', '--', `-${launched.pid}`]);
+    const result = await done;
+
+    expect(result.reason).toBe('vanished');
+    expect(result.exitCode).toBeNull();
+  });
+
+  it('gives up after giveUpAfterMs', async () => {
+    const unreachablePool = new HostPool({ gpu1: vmConfigFor(sshd, { ssh: { ...vmConfigFor(sshd).ssh!, port: 1 } }) }, logger);
+    const calls: number[] = [];
+    const result = await followRunEvents({
+      hosts: unreachablePool,
+      vmName: 'gpu1',
+      runDir: '/nowhere',
+      fromOffset: 12,
+      pollMs: 50,
+      initialBackoffMs: 20,
+      maxBackoffMs: 40,
+      giveUpAfterMs: 200,
+      signal: new AbortController().signal,
+      onEvents: () => {},
+      onUnreachable: (sinceMs) => {
+        calls.push(sinceMs);
+      },
+    });
+
+    expect(result.reason).toBe('unreachable');
+    expect(result.offset).toBe(12);
+    expect(calls[0]).toBe(0);
+    expect(calls.length).toBeGreaterThan(1);
+  });
+
+  it('propagates an onEvents error', async () => {
+    const runDir = newRunDir();
+    await launchRun(await pool.get('gpu1'), { runDir, codeDir, python: 'python3', runJson: runJsonFor(runDir, '7'), attempt: 1 });
+    const failure = Object.assign(new Error('redis down'), { code: 'ECONNRESET' });
+    const { done } = follow(runDir, {
+      onEvents: () => {
+        throw failure;
+      },
+    });
+    await expect(done).rejects.toBe(failure);
+  });
+});
