@@ -1,0 +1,232 @@
+/**
+ * The run worker end to end: real redis-server, real sshd as the VM, the real trainer
+ * on tiny-random-phi3, and the fake Slack Web API.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { SlackChat } from '../../src/bot/slack-chat.js';
+import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
+import { formatLoss } from '../../src/jobs/run-reporter.js';
+import { enqueueRun } from '../../src/jobs/run-queue.js';
+import type { RunRecord } from '../../src/jobs/run-types.js';
+import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from '../../src/jobs/runtime.js';
+import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
+import { HostPool } from '../../src/remote/host-pool.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startRedis, stopChild, uniquePrefix, type TestRedis } from '../support/redis.js';
+import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+const SAMPLE = path.join(REPO, 'python/trainops_trainer/samples/medical_sample.jsonl');
+const PYTHON = execFileSync('bash', [path.join(REPO, 'scripts/python-env.sh')], { encoding: 'utf8' }).trim();
+const CHANNEL = 'C0TRAIN01';
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+/** Short locks so a killed worker's job is re-delivered within seconds. */
+const WORKER_OPTIONS: JobsRuntimeDeps['worker'] = { lockDuration: 4000, stalledInterval: 1000, pollMs: 200 };
+const ANNOUNCER_OPTIONS: JobsRuntimeDeps['announcer'] = { channelIntervalMs: 20, updateIntervalMs: 100, claimTtlMs: 3000 };
+
+describe('run worker end to end', () => {
+  let redis: TestRedis;
+  let sshd: TestSshd;
+  let slack: FakeSlack;
+  const runtimes: JobsRuntime[] = [];
+  const hostPools: HostPool[] = [];
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
+  });
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) await stopChild(child);
+    for (const runtime of runtimes.splice(0)) await runtime.close();
+    for (const pool of hostPools.splice(0)) await pool.closeAll();
+  });
+
+  afterAll(async () => {
+    await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
+  });
+
+  /** Run directories live under `workdir`; a fresh one per test, because run ids restart at 1 with each key prefix. */
+  let workdir: string;
+
+  function makeConfig(hyperparameters: Record<string, number>): Config {
+    workdir = path.join(sshd.workdir, uniquePrefix('vm'));
+    const input: ConfigInput = {
+      redisPrefix: `${redis.prefix}${uniquePrefix('jobs')}`,
+      slack: { mode: 'console', channel: CHANNEL, progressEverySeconds: 0.001 },
+      team: { members: [{ id: 'U0ALICE01', name: 'Alice', roles: ['admin'] }] },
+      vms: { gpu1: { ...vmConfigFor(sshd), python: PYTHON, workdir } },
+      recipes: {
+        demo: {
+          kind: 'train',
+          model: 'tiny-random-phi3',
+          dataset: SAMPLE,
+          hyperparameters: { logging_steps: 1, batch_size: 2, ...hyperparameters },
+          overrides: { lr: { field: 'learning_rate', type: 'number', min: 0, max: 1 } },
+        },
+      },
+      runs: { lostAfterSeconds: 600, pollSeconds: 0.2, maxConcurrentPerWorker: 4 },
+    };
+    return configSchema.parse(input);
+  }
+
+  function startRuntime(config: Config, queueName: string): JobsRuntime {
+    const hosts = new HostPool(config.vms, logger);
+    hostPools.push(hosts);
+    const runtime = createJobsRuntime({
+      config,
+      redisUrl: redis.url,
+      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
+      hosts,
+      vmControl: new AlwaysOnVmControl(),
+      logger,
+      queueName,
+      worker: WORKER_OPTIONS,
+      announcer: ANNOUNCER_OPTIONS,
+    });
+    runtimes.push(runtime);
+    return runtime;
+  }
+
+  async function createRun(runtime: JobsRuntime): Promise<RunRecord> {
+    const run = await runtime.runStore.create({ kind: 'train', recipe: 'demo', vm: 'gpu1', userId: 'U0ALICE01', channel: CHANNEL, overrides: { lr: 0.001 } });
+    const rooted = await runtime.runThread.postThreadRoot(run);
+    await enqueueRun(runtime.runQueue, rooted);
+    return rooted;
+  }
+
+  async function waitForStatus(runtime: JobsRuntime, runId: string, statuses: string[], timeoutMs = 180_000): Promise<RunRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const run = await runtime.runStore.require(runId);
+      if (statuses.includes(run.status)) return run;
+      if (Date.now() > deadline) throw new Error(`run #${runId} still ${run.status} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  function threadReplies(run: RunRecord): string[] {
+    return slack
+      .callsOf('chat.postMessage')
+      .filter((call) => call.status === 200 && call.body.channel === CHANNEL && call.body.thread_ts === run.threadTs)
+      .map((call) => String(call.body.text));
+  }
+
+  /** Step numbers of the progress replies in the thread, in posting order. */
+  function progressSteps(run: RunRecord): number[] {
+    return threadReplies(run)
+      .map((text) => /^步数 (\d+)\//.exec(text)?.[1])
+      .filter((step): step is string => step !== undefined)
+      .map(Number);
+  }
+
+  async function readStepEvents(runId: string): Promise<Array<{ step: number; loss: number }>> {
+    const text = await readFile(path.join(workdir, 'runs', runId, 'events.jsonl'), 'utf8');
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; step: number; loss: number })
+      .filter((event) => event.type === 'step');
+  }
+
+  async function countLaunches(runId: string): Promise<number> {
+    const log = await readFile(path.join(workdir, 'runs', runId, 'train.log'), 'utf8');
+    return log.split('\n').filter((line) => line.startsWith('=== attempt ')).length;
+  }
+
+  it('reports a run from launch to success in its thread', async () => {
+    const config = makeConfig({ max_steps: 6, save_steps: 3 });
+    const runtime = startRuntime(config, uniquePrefix('runs'));
+    const run = await createRun(runtime);
+    runtime.startWorkers();
+
+    const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+    await slack.waitFor(() => [...slack.files.values()].some((file) => file.threadTs === run.threadTs && file.content !== undefined));
+
+    expect(ended.status).toBe('succeeded');
+    expect(ended.step).toBe(6);
+    expect(ended.outputPath).toBe(path.join(workdir, 'runs', run.id, 'output'));
+
+    const steps = await readStepEvents(run.id);
+    const replies = threadReplies(run);
+    const progress = replies.filter((text) => text.startsWith('步数 '));
+    expect(progress).toHaveLength(steps.length);
+    for (const [index, event] of steps.entries()) {
+      expect(progress[index]).toContain(`步数 ${event.step}/6`);
+      expect(progress[index]).toContain(`损失 ${formatLoss(event.loss)}`);
+    }
+    expect(replies.filter((text) => text.startsWith('💾'))).toHaveLength(2);
+
+    const final = replies.find((text) => text.startsWith('✅'));
+    expect(final).toContain(ended.outputPath);
+    expect(final).toContain(`最终损失 ${formatLoss(steps.at(-1)?.loss ?? NaN)}`);
+    expect(final).toMatch(/[▁▂▃▄▅▆▇█]{6}/);
+
+    const chart = [...slack.files.values()].find((file) => file.threadTs === run.threadTs);
+    expect(chart?.channel).toBe(CHANNEL);
+    expect(chart?.content?.subarray(1, 4).toString()).toBe('PNG');
+
+    const root = slack.messages.get(`${CHANNEL}:${run.threadTs}`);
+    expect(root?.text).toContain('已完成');
+    expect(JSON.stringify(root?.blocks)).toContain('run_restart');
+    const runJson = JSON.parse(await readFile(path.join(workdir, 'runs', run.id, 'run.json'), 'utf8')) as Record<string, unknown>;
+    expect(runJson.learning_rate).toBe(0.001);
+    expect(runJson.run_id).toBe(run.id);
+  });
+
+  it('re-attaches after the worker is killed mid-run', async () => {
+    const config = makeConfig({ max_steps: 14, save_steps: 7, step_delay_seconds: 0.6 });
+    const queueName = uniquePrefix('runs');
+    const runtime = startRuntime(config, queueName);
+    const run = await createRun(runtime);
+
+    const child = spawn(
+      path.join(REPO, 'node_modules/.bin/tsx'),
+      [
+        path.join(REPO, 'test/fixtures/run-worker-process.ts'),
+        JSON.stringify({ config, redisUrl: redis.url, slackUrl: slack.url, queueName, worker: WORKER_OPTIONS, announcer: ANNOUNCER_OPTIONS }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    children.push(child);
+    await slack.waitFor(() => progressSteps(run).length >= 3, 120_000);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    const stepsAtKill = progressSteps(run).length;
+
+    runtime.startWorkers();
+    const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+
+    expect(ended.status).toBe('succeeded');
+    expect(stepsAtKill).toBeLessThan(14);
+    expect(await countLaunches(run.id)).toBe(1);
+    expect(progressSteps(run)).toEqual(Array.from({ length: 14 }, (_, index) => index + 1));
+    expect(threadReplies(run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
+  });
+
+  it('reconnects after sshd restarts and resumes at the stored offset', async () => {
+    const config = makeConfig({ max_steps: 12, save_steps: 6, step_delay_seconds: 0.5 });
+    const runtime = startRuntime(config, uniquePrefix('runs'));
+    const run = await createRun(runtime);
+    runtime.startWorkers();
+
+    await slack.waitFor(() => progressSteps(run).length >= 3, 120_000);
+    await sshd.restart();
+    const stepsAtRestart = progressSteps(run).length;
+    const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+
+    expect(ended.status).toBe('succeeded');
+    expect(stepsAtRestart).toBeLessThan(12);
+    expect(await countLaunches(run.id)).toBe(1);
+    expect(progressSteps(run)).toEqual(Array.from({ length: 12 }, (_, index) => index + 1));
+    const events = await readFile(path.join(workdir, 'runs', run.id, 'events.jsonl'));
+    expect(ended.eventOffset).toBe(events.length);
+  });
+});
