@@ -36,6 +36,20 @@ export class HostKeyMismatchError extends Error {
   }
 }
 
+/** The VM rejected the client key, or the key file cannot be read: fix the config, retrying will not help. */
+export class HostAuthenticationError extends Error {
+  readonly code = 'HOST_AUTH_FAILED';
+
+  constructor(
+    readonly vmName: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot log in to VM "${vmName}": ${redactSecrets(detail)}; check vms.${vmName}.ssh.user and ssh.keyPath`, options);
+    this.name = 'HostAuthenticationError';
+  }
+}
+
 /** A remote command exited non-zero where the caller needed it to succeed. */
 export class RemoteCommandError extends Error {
   readonly code = 'REMOTE_COMMAND_FAILED';

@@ -7,13 +7,15 @@
  * listeners run, so `HostPool` drops the host and the next `get` reconnects.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 
 import { NodeSSH } from 'node-ssh';
 import type { Logger } from 'pino';
 
 import type { VmConfig } from '../config/schema.js';
-import { HostKeyMismatchError, HostUnreachableError, RemoteCommandError, isConnectionError, redactSecrets, stderrTail } from './errors.js';
+import { HostAuthenticationError, HostKeyMismatchError, HostUnreachableError, RemoteCommandError, isConnectionError, redactSecrets, stderrTail } from './errors.js';
 import type { ExecOptions, ExecResult, Host } from './host.js';
 import { assertRange, expandHome } from './local-host.js';
 import { quoteArg, quoteCommand } from './shell-quote.js';
@@ -54,9 +56,16 @@ export class SshHost implements Host {
   /**
    * Connects and authenticates with the key at `ssh.keyPath`, accepting only the host
    * key whose fingerprint is `ssh.hostKey`. Throws HostKeyMismatchError for another
-   * key and HostUnreachableError when the VM cannot be reached.
+   * key, HostAuthenticationError when the key is unreadable or rejected, and
+   * HostUnreachableError when the VM cannot be reached.
    */
   static async connect(vmName: string, settings: SshSettings, logger: Logger): Promise<SshHost> {
+    try {
+      await access(settings.keyPath, constants.R_OK);
+    } catch (error) {
+      throw new HostAuthenticationError(vmName, `private key ${settings.keyPath} is not readable (${(error as NodeJS.ErrnoException).code})`);
+    }
+
     const ssh = new NodeSSH();
     const expected = settings.hostKey.replace(/=+$/, '');
     let presented: string | undefined;
@@ -78,6 +87,9 @@ export class SshHost implements Host {
     } catch (error) {
       ssh.dispose();
       if (presented !== undefined && presented !== expected) throw new HostKeyMismatchError(vmName, expected, presented);
+      if ((error as { level?: unknown }).level === 'client-authentication') {
+        throw new HostAuthenticationError(vmName, `${settings.user}@${settings.host}:${settings.port}: ${describe(error)}`, { cause: error });
+      }
       throw new HostUnreachableError(vmName, `${settings.user}@${settings.host}:${settings.port}: ${describe(error)}`, { cause: error });
     }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { HostUnreachableError } from '../../src/remote/errors.js';
+import { HostAuthenticationError, HostUnreachableError } from '../../src/remote/errors.js';
 import type { ExecResult, Host } from '../../src/remote/host.js';
 import { HostPool } from '../../src/remote/host-pool.js';
 import { LocalHost } from '../../src/remote/local-host.js';
@@ -199,6 +199,24 @@ describe('HostPool with sshd', () => {
     const error = await pool.get('gpu1').catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'HOST_KEY_MISMATCH', actualFingerprint: server.hostKeyFingerprint });
     expect(String((error as Error).message)).not.toMatch(/PRIVATE KEY/);
+  });
+
+  it('rejects a client key sshd does not know', async () => {
+    const other = await startSshd();
+    try {
+      const pool = new HostPool({ gpu1: vmConfigFor(server, { ssh: { ...vmConfigFor(server).ssh!, keyPath: other.keyPath } }) }, logger);
+      const error = await pool.get('gpu1').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(HostAuthenticationError);
+      expect((error as Error).message).not.toMatch(/PRIVATE KEY/);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('rejects a missing key file', async () => {
+    const missingKey = { ...vmConfigFor(server).ssh!, keyPath: '/nonexistent/id_ed25519' };
+    const pool = new HostPool({ gpu1: vmConfigFor(server, { ssh: missingKey }) }, logger);
+    await expect(pool.get('gpu1')).rejects.toMatchObject({ code: 'HOST_AUTH_FAILED' });
   });
 
   it('unreachable port raises HostUnreachableError', async () => {
