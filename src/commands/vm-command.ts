@@ -1,13 +1,13 @@
 import { actions, button, section } from '../bot/blocks.js';
 import { formatDuration } from '../jobs/run-reporter.js';
-import { weeklySavings } from '../jobs/vm-activity.js';
+import { formatHours, formatSavedCost, weeklySavings } from '../jobs/vm-activity.js';
 import { probeGpus, probeLoginSessions } from '../remote/vm-probe.js';
 import { ensureVmRunning } from '../remote/vm-control.js';
 import type { CommandContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { checkRole } from './permissions.js';
 import { defineCommand } from './registry.js';
-import { checkVmStop, describeVmFailure, formatHours, formatSavedCost, type VmPorts } from './vm-deps.js';
+import { checkVmStop, describeVmFailure, type VmPorts } from './vm-deps.js';
 import { formatVmList, gatherVmOverviews } from './vm-list.js';
 import { parseVm, type VmCommand } from './vm-parse.js';
 import { formatVmStatus, type VmStatusReport } from './vm-status.js';

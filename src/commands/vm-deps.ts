@@ -48,13 +48,3 @@ export function describeVmFailure(error: unknown, t: Translate): string | undefi
   if (error instanceof HostUnreachableError) return t('vm.status.unreachable', { vm: error.vmName, reason: error.message });
   return undefined;
 }
-
-/** Formats an optional amount of money with two decimals, for the savings messages. */
-export function formatSavedCost(cost: number | undefined, t: Translate): string {
-  return cost === undefined ? '' : t('vm.cost.saved', { amount: cost.toFixed(2) });
-}
-
-/** Hours with one decimal, as shown in savings messages. */
-export function formatHours(hours: number): string {
-  return (Math.round(hours * 10) / 10).toFixed(1);
-}

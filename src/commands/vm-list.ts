@@ -5,7 +5,6 @@ import type { Config } from '../config/schema.js';
 import { formatDuration } from '../jobs/run-reporter.js';
 import type { RunRecord } from '../jobs/run-types.js';
 import type { PowerState } from '../remote/vm-control.js';
-import type { RunReader } from './deps.js';
 import { describeVmFailure, type VmPorts } from './vm-deps.js';
 
 /** What `/vm list` shows for one VM, gathered first so the formatting stays pure. */
@@ -19,7 +18,12 @@ export interface VmOverview {
 }
 
 /** Reads power states (in parallel), active runs and last activity of every configured VM. */
-export async function gatherVmOverviews(config: Config, ports: VmPorts, runs: RunReader, t: Translate): Promise<VmOverview[]> {
+export async function gatherVmOverviews(
+  config: Config,
+  ports: VmPorts,
+  runs: { listActive(): Promise<RunRecord[]> },
+  t: Translate,
+): Promise<VmOverview[]> {
   const active = await runs.listActive();
   return Promise.all(
     Object.keys(config.vms).map(async (vm): Promise<VmOverview> => {

@@ -12,6 +12,7 @@ import { TZDate } from '@date-fns/tz';
 import { startOfWeek } from 'date-fns';
 import type { Redis } from 'ioredis';
 
+import type { Translate } from '../bot/i18n.js';
 import type { Config } from '../config/schema.js';
 import type { PowerState, VmControl } from '../remote/vm-control.js';
 import type { Clock } from './clock.js';
@@ -69,6 +70,18 @@ export class VmActivityStore {
   async setWarning(vmName: string, warning: AutoStopWarning): Promise<boolean> {
     const stored = await this.redis.set(this.key(vmName, 'warning'), JSON.stringify(warning), 'NX');
     return stored === 'OK';
+  }
+
+  /** Overwrites the pending warning if it is still the one with `warning.id` (to add the posted message ts). */
+  async replaceWarning(vmName: string, warning: AutoStopWarning): Promise<boolean> {
+    const replaced = await this.redis.eval(
+      "local v = redis.call('GET', KEYS[1]) if not v or cjson.decode(v).id ~= ARGV[1] then return 0 end redis.call('SET', KEYS[1], ARGV[2]) return 1",
+      1,
+      this.key(vmName, 'warning'),
+      warning.id,
+      JSON.stringify(warning),
+    );
+    return replaced === 1;
   }
 
   async getWarning(vmName: string): Promise<AutoStopWarning | undefined> {
@@ -196,4 +209,14 @@ export class RecordingVmControl implements VmControl {
     await this.inner.deallocate(vmName);
     await this.store.recordPowerEvent(vmName, { kind: 'deallocated', at: this.clock.now(), by });
   }
+}
+
+/** Formats an optional amount of money with two decimals, for the savings messages. */
+export function formatSavedCost(cost: number | undefined, t: Translate): string {
+  return cost === undefined ? '' : t('vm.cost.saved', { amount: cost.toFixed(2) });
+}
+
+/** Hours with one decimal, as shown in savings messages. */
+export function formatHours(hours: number): string {
+  return (Math.round(hours * 10) / 10).toFixed(1);
 }

@@ -100,7 +100,8 @@ export async function startVmWorld(options: { pollsPerOperation?: number } = {})
   const arm = await startFakeArm({ pollsPerOperation: options.pollsPerOperation ?? 2 });
   sharedRedis = sharedRedis ?? (await startRedis());
   const server = sharedRedis;
-  const redis = new Redis(server.url);
+  // BullMQ requires maxRetriesPerRequest null on connections it is given (the scheduler test).
+  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
   const prefix = `${server.prefix}${uniquePrefix('vm')}`;
   const clock = new ManualClock('2026-12-08T10:00:00+08:00');
   const runStore = new RunStore(redis, prefix, clock);
@@ -125,7 +126,8 @@ export async function startVmWorld(options: { pollsPerOperation?: number } = {})
   const deps: HandlerDeps = {
     config,
     runStore,
-    runControl: { cancelRun: reject, readRunLog: reject },
+    // These tests never cancel, restart or read logs, so run control is a stand-in that rejects.
+    runControl: { cancelRun: reject, readRunLog: reject, restartRun: reject } as unknown as HandlerDeps['runControl'],
     enqueue: reject,
     chat,
     clock,
