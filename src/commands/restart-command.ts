@@ -1,0 +1,123 @@
+import type { OncallState } from '../jobs/oncall-rotation.js';
+import { isRestartPointError, parseRestartFrom, type RestartFrom } from '../jobs/restart-point.js';
+import type { RestartOutcome, RestartRequest } from '../jobs/run-restart.js';
+import type { RunRecord } from '../jobs/run-types.js';
+import type { Config } from '../config/schema.js';
+import { isParseError, parseError, type ParseError } from './parse-error.js';
+import { findMember, hasRole, namesWithRole } from './permissions.js';
+import type { ParseContext } from './context.js';
+import { defineCommand } from './registry.js';
+import { isRunRef, parseRunRef } from './run-ref.js';
+import { tokenize } from './tokenize.js';
+
+/**
+ * `/restart [#id] [from=latest|<step>|scratch]`: resumes an ended run in its thread as
+ * the next attempt. The restart button on a run runs `/restart #id`.
+ */
+export interface RestartCommand {
+  readonly runId: string;
+  readonly from: RestartFrom;
+}
+
+/** Restart and on-call lookups the handler needs; the runtime fills them in. */
+export interface RestartPort {
+  restart(request: RestartRequest): Promise<RestartOutcome>;
+  /** Who is on call now, override included. */
+  oncallState(now: Date): Promise<OncallState>;
+}
+
+declare module './deps.js' {
+  interface HandlerDeps {
+    readonly restarts?: RestartPort;
+  }
+}
+
+export function parseRestart(text: string, ctx: ParseContext): RestartCommand | ParseError {
+  const tokens = tokenize(text);
+  if (isParseError(tokens)) return tokens;
+
+  let runToken: string | undefined;
+  let fromText: string | undefined;
+  for (const token of tokens) {
+    const option = /^(from|从)=(.*)$/i.exec(token);
+    if (option) {
+      fromText = option[2];
+    } else if (runToken === undefined && fromText === undefined && isRunRef(token)) {
+      runToken = token;
+    } else if (fromText === undefined && /^(latest|scratch|最新|从头)$/i.test(token)) {
+      fromText = token;
+    } else {
+      return parseError('restart.usage');
+    }
+  }
+
+  const runId = parseRunRef(runToken, ctx);
+  if (isParseError(runId)) return runId;
+  const from = parseRestartFrom(fromText);
+  if (isRestartPointError(from)) return parseError('restart.invalidFrom', { text: (fromText ?? '').slice(0, 40) });
+  return { runId, from };
+}
+
+/** Owner, on-call (by role or as the person on call now) and admins may restart a run. */
+export function mayRestart(config: Config, userId: string, run: Pick<RunRecord, 'userId'>, oncallNow: string | null): boolean {
+  const member = findMember(config, userId);
+  if (!member) return false;
+  return userId === run.userId || userId === oncallNow || hasRole(member, ['oncall', 'admin']);
+}
+
+export const restartCommand = defineCommand<RestartCommand>({
+  name: 'restart',
+  aliases: ['重启', 'resume'],
+  helpKey: 'restart.usage',
+  parse: parseRestart,
+  async handle(command, ctx, deps) {
+    if (!deps.restarts) {
+      await ctx.respond(ctx.t('core.error.not_configured', { port: 'restarts' }));
+      return;
+    }
+    const run = await deps.runStore.get(command.runId);
+    if (!run) {
+      await ctx.respond(ctx.t('restart.runNotFound', { runId: command.runId }));
+      return;
+    }
+
+    const oncall = await deps.restarts.oncallState(ctx.now);
+    if (!mayRestart(deps.config, ctx.userId, run, oncall.current)) {
+      ctx.logger.info({ runId: run.id }, 'restart rejected: not the owner, on-call or admin');
+      await ctx.respond(
+        ctx.t('restart.denied', {
+          runId: run.id,
+          owner: run.userId,
+          oncall: [oncall.current ? `<@${oncall.current}>` : undefined, namesWithRole(deps.config, ['oncall'])].filter(Boolean).join('、'),
+          admins: namesWithRole(deps.config, ['admin']),
+        }),
+      );
+      return;
+    }
+
+    const result = await deps.restarts.restart({ runId: run.id, from: command.from, actor: ctx.userId, expectedAttempt: run.attempt });
+    await ctx.respond(describeOutcome(result, command.runId, ctx.t));
+  },
+});
+
+function describeOutcome(result: RestartOutcome, runId: string, t: (key: string, params?: Record<string, string | number | undefined>) => string): string {
+  switch (result.outcome) {
+    case 'restarted':
+      return t('restart.queued', { runId: result.run.id, attempt: result.run.attempt, from: result.fromText });
+    case 'not_found':
+      return t('restart.runNotFound', { runId });
+    case 'not_ended':
+    case 'superseded':
+      return t('restart.notEnded', { runId, status: t(`runs.status.${result.run.status}`) });
+    case 'host_unreachable':
+      return t('restart.hostUnreachable', { vm: result.run.vm, error: result.error.slice(0, 300) });
+    case 'invalid_point':
+      if (result.error === 'step_not_found') {
+        const available = result.available.length > 0 ? result.available.join(', ') : t('restart.none');
+        const lines = [t('restart.stepNotFound', { runId, step: result.step, available })];
+        if (result.nearest !== null) lines.push(t('restart.stepNearest', { runId, nearest: result.nearest }));
+        return lines.join('\n');
+      }
+      return t('restart.invalidFrom', { text: result.text.slice(0, 40) });
+  }
+}

@@ -1,0 +1,183 @@
+import type { Logger } from 'pino';
+
+import type { OutgoingMessage, PostedMessage } from '../bot/chat-port.js';
+import type { Translate } from '../bot/i18n.js';
+import type { Config } from '../config/schema.js';
+import { isConnectionError } from '../remote/errors.js';
+import type { HostProvider } from '../remote/host.js';
+import type { Clock } from './clock.js';
+import { runDirOf } from './run-dir.js';
+import {
+  isRestartPointError,
+  parseCheckpointListing,
+  resolveRestartPoint,
+  type Checkpoint,
+  type RestartFrom,
+  type RestartPoint,
+  type RestartPointError,
+} from './restart-point.js';
+import { runJobId, type RunQueue } from './run-queue.js';
+import { isActiveStatus } from './run-state.js';
+import type { RunStore } from './run-store.js';
+import type { RunRecord } from './run-types.js';
+
+/**
+ * Resumes an ended run in its own thread as attempt N+1, from its latest checkpoint, a
+ * chosen step, or scratch. The attempt number is bumped with a compare-and-set on the
+ * run record, and the BullMQ job id is `run-<id>-a<attempt>`, so two clicks, a click
+ * racing the restart policy, or a re-delivered job all start one attempt. The launcher's
+ * per-attempt lock on the host makes the launch itself exactly-once.
+ */
+
+export interface RestartDeps {
+  config: Config;
+  store: RunStore;
+  queue: RunQueue;
+  announcer: { post(key: string, message: OutgoingMessage): Promise<PostedMessage> };
+  clock: Clock;
+  logger: Logger;
+  t: Translate;
+  /** Lists `checkpoint-N` folders of the run; throws a HostUnreachableError when the VM is down. */
+  listCheckpoints(run: RunRecord): Promise<Checkpoint[]>;
+}
+
+export interface RestartRequest {
+  runId: string;
+  from: RestartFrom;
+  /** Slack user id, or AUTO_RESTART_ACTOR for the restart policy. */
+  actor: string;
+  /** The attempt being restarted; a restart of an attempt that is no longer current is dropped. */
+  expectedAttempt?: number;
+  /** Wait before the new attempt's job runs (the policy's `waitSeconds`). */
+  delayMs?: number;
+  /** Replaces the default announcement (the restart policy says more). */
+  announcement?: (run: RunRecord, fromText: string) => string;
+}
+
+export type RestartOutcome =
+  | { outcome: 'restarted'; run: RunRecord; point: RestartPoint; fromText: string }
+  | { outcome: 'not_found' }
+  | { outcome: 'not_ended'; run: RunRecord }
+  | { outcome: 'superseded'; run: RunRecord }
+  | { outcome: 'host_unreachable'; run: RunRecord; error: string }
+  | ({ outcome: 'invalid_point'; run: RunRecord } & RestartPointError);
+
+export async function restartRun(deps: RestartDeps, request: RestartRequest): Promise<RestartOutcome> {
+  const { store, logger } = deps;
+  const run = await store.get(request.runId);
+  if (!run) return { outcome: 'not_found' };
+  if (isActiveStatus(run.status)) return { outcome: 'not_ended', run };
+  const expectedAttempt = request.expectedAttempt ?? run.attempt;
+  if (run.attempt !== expectedAttempt) return { outcome: 'superseded', run };
+
+  const point = await choosePoint(deps, run, request.from);
+  if ('outcome' in point) return point;
+  if (isRestartPointError(point)) return { outcome: 'invalid_point', run, ...point };
+
+  const fromText = describePoint(deps.t, point);
+  const nextAttempt = expectedAttempt + 1;
+  const startedAt = deps.clock.now().toISOString();
+  const resumeFrom = point.kind === 'checkpoint' ? point.path : 'scratch';
+
+  let claimed = false;
+  const updated = await store.update(run.id, (current) => {
+    claimed = false;
+    if (current.attempt !== expectedAttempt || isActiveStatus(current.status)) return undefined;
+    claimed = true;
+    return {
+      status: 'restarting',
+      attempt: nextAttempt,
+      attempts: [
+        ...current.attempts,
+        { attempt: nextAttempt, startedAt, startedBy: request.actor, resumedFrom: point.kind === 'checkpoint' ? point.path : null },
+      ],
+      resumeFrom,
+      endedAt: undefined,
+      exitCode: undefined,
+      failureClass: undefined,
+      failureMessage: undefined,
+      cancelRequestedBy: undefined,
+      unreachableSince: undefined,
+      launchedAt: undefined,
+    };
+  });
+  if (!claimed) {
+    return isActiveStatus(updated.status) && updated.attempt > expectedAttempt
+      ? { outcome: 'superseded', run: updated }
+      : { outcome: 'not_ended', run: updated };
+  }
+
+  await queueAttempt(deps, updated, request.delayMs ?? 0);
+  const text = request.announcement
+    ? request.announcement(updated, fromText)
+    : deps.t('restart.announce', { runId: updated.id, attempt: nextAttempt, user: request.actor, from: fromText });
+  await deps.announcer.post(`run:${updated.id}:restart:a${nextAttempt}`, { channel: updated.channel, threadTs: updated.threadTs, text });
+
+  logger.info({ runId: updated.id, attempt: nextAttempt, actor: request.actor, resumeFrom }, 'run restarted');
+  return { outcome: 'restarted', run: updated, point, fromText };
+}
+
+/**
+ * Adds the BullMQ job of the run's current attempt. The job id matches `enqueueRun`'s,
+ * so calling this again (run recovery, a retried restart) adds nothing.
+ */
+export async function queueAttempt(deps: Pick<RestartDeps, 'queue'>, run: RunRecord, delayMs = 0): Promise<void> {
+  await deps.queue.add(
+    `${run.recipe}@${run.vm}`,
+    { runId: run.id, attempt: run.attempt },
+    { jobId: runJobId(run.id, run.attempt), ...(delayMs > 0 ? { delay: delayMs } : {}) },
+  );
+}
+
+/** `从 checkpoint-1200 恢复（第 1200 步）` or `从头开始`. */
+export function describePoint(t: Translate, point: RestartPoint): string {
+  return point.kind === 'checkpoint' ? t('restart.fromCheckpoint', { step: point.step }) : t('restart.fromScratch');
+}
+
+async function choosePoint(
+  deps: RestartDeps,
+  run: RunRecord,
+  from: RestartFrom,
+): Promise<RestartPoint | RestartPointError | { outcome: 'host_unreachable'; run: RunRecord; error: string }> {
+  if (from.kind === 'scratch' || run.kind !== 'train') return { kind: 'scratch' };
+
+  // The checkpoint event is written after the folder is saved, so it never names a
+  // half-written checkpoint; a folder listing might, if the trainer died mid-save.
+  if (from.kind === 'latest' && run.lastCheckpoint) {
+    return { kind: 'checkpoint', step: run.lastCheckpoint.step, path: run.lastCheckpoint.path };
+  }
+
+  let checkpoints: Checkpoint[];
+  try {
+    checkpoints = await deps.listCheckpoints(run);
+  } catch (error) {
+    if (from.kind === 'latest') {
+      // Nothing recorded and nothing readable: the trainer's `resume: none` is the honest choice.
+      deps.logger.warn({ err: error, runId: run.id }, 'could not list checkpoints; restarting from scratch');
+      return { kind: 'scratch' };
+    }
+    return { outcome: 'host_unreachable', run, error: (error as Error).message };
+  }
+  return resolveRestartPoint(from, checkpoints);
+}
+
+/** Lists `<workdir>/runs/<id>/output/checkpoint-N` on the run's VM. */
+export function checkpointLister(config: Config, hosts: HostProvider): (run: RunRecord) => Promise<Checkpoint[]> {
+  return async (run) => {
+    const vm = config.vms[run.vm];
+    if (!vm) throw new Error(`run #${run.id} names VM "${run.vm}", which is not in the config`);
+
+    let host;
+    try {
+      host = await hosts.get(run.vm);
+      const outputDir = await host.resolvePath(`${runDirOf(vm, run.id)}/output`);
+      const result = await host.exec(['ls', '-1', outputDir]);
+      // An absent output folder (nothing saved yet) lists as no checkpoints.
+      if (result.code !== 0) return [];
+      return parseCheckpointListing(outputDir, result.stdout.split('\n'));
+    } catch (error) {
+      if (isConnectionError(error)) hosts.invalidate(run.vm);
+      throw error;
+    }
+  };
+}
