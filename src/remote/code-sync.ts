@@ -3,9 +3,9 @@
  *
  * The tree is hashed (sorted relative paths and file contents, sha256), and uploaded to
  * `<workdir>/code/<hash>/` only when `<workdir>/code/<hash>/.complete` is missing. The
- * upload lands in a private folder that is renamed into place with `mv -T`, which
- * rename(2) makes atomic and which fails when another worker's copy is already there,
- * so a code folder is never partial and never replaced under a running trainer.
+ * upload lands in a private folder that `mv -T` renames into place. rename(2) makes
+ * that atomic, and it fails when another worker's copy is already there. So a code
+ * folder is never partial and never replaced under a running trainer.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

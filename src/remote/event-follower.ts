@@ -2,10 +2,10 @@
  * Follows a run's `events.jsonl` by byte offset until the run ends.
  *
  * Each poll reads the file from the stored offset with `readFileRange` (an SFTP read
- * at an explicit position). `tail -f` over SSH was rejected: lines in flight when a
- * connection drops are lost, nothing tells the reader at which byte the last
- * delivered line ended, and every followed run would hold an SSH channel open (sshd
- * allows 10 sessions per connection by default). A positioned read is stateless, so
+ * at an explicit position). `tail -f` over SSH was rejected for three reasons. Lines in
+ * flight when a connection drops are lost. The reader cannot learn at which byte the
+ * last delivered line ended. And every followed run would hold an SSH channel open,
+ * while sshd allows 10 sessions per connection by default (MaxSessions). A positioned read is stateless, so
  * after a reconnect the next read starts exactly where the last handled event ended.
  *
  * The offset advances only after `onEvents` resolves, and the caller stores it with
@@ -32,7 +32,7 @@ export interface FollowRunEventsOptions {
   onEvents(events: RunEvent[], newOffset: number): Promise<void> | void;
   /** Called after each failed attempt to reach the host, with the milliseconds since the first failure of this outage. */
   onUnreachable?(sinceMs: number, error: Error): Promise<void> | void;
-  /** Called once when the host answers again after an outage. */
+  /** Called once when the host is reachable again after an outage. */
   onReconnected?(): Promise<void> | void;
   /** Lines that are not valid events; they are skipped. Default: logged as warnings. */
   onMalformed?(lines: MalformedLine[]): void;

@@ -1,7 +1,7 @@
 /**
  * `HostProvider` over the configured VMs: a `LocalHost` for `transport: local` and one
  * pooled `SshHost` connection per SSH VM. Concurrent `get` calls for a VM share one
- * connect attempt; a failed attempt is not cached, and a connection that closes leaves
+ * connect attempt. A failed attempt is not cached, and a connection that closes leaves
  * the pool, so the next `get` reconnects.
  */
 import type { Logger } from 'pino';

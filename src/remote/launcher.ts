@@ -4,8 +4,8 @@
  * The run directory is the lock. `mkdir attempt-<n>.lock` is atomic, so of two workers
  * racing on one attempt (BullMQ delivers at least once) one launches and the other
  * attaches. The whole launch is a single remote `sh` script, so a dropped connection
- * cannot leave a lock without a process: sshd gives the script no terminal, and
- * nothing sends it SIGHUP.
+ * cannot leave a lock without a process. sshd gives the script no terminal, so no
+ * SIGHUP arrives, and its only write to the connection is the last line, after `pid`.
  *
  * The process runs under `setsid` in its own session and process group, with all three
  * standard streams redirected, so it outlives the SSH connection. A wrapper shell waits
@@ -162,7 +162,7 @@ function buildWrapper(runDir: string, command: readonly string[], env: readonly 
   ].join('\n');
 }
 
-/** What the run directory shows about the current attempt. */
+/** State of the current attempt, as read from the run directory. */
 export interface RemoteRunState {
   /** False when the run directory does not exist. */
   exists: boolean;

@@ -115,7 +115,7 @@ const schemas = {
 const NEWLINE = 0x0a;
 
 /**
- * Parses the complete lines of `buffer`, which holds events.jsonl from byte
+ * Parses the complete lines of `buffer`, which contains events.jsonl from byte
  * `startOffset`. A partial last line is left for the next read: `newOffset` stops
  * before it. Lines split only at byte 0x0A, which never occurs inside a UTF-8
  * multi-byte character, so offsets stay exact.

@@ -2,10 +2,10 @@
  * Quotes an argument list into one POSIX shell command string.
  *
  * SSH runs a command as one string through the login shell, and node-ssh's
- * `execCommand` takes exactly that string. node-ssh bundles `shell-escape` 0.2, but it
+ * `execCommand` takes exactly that string. node-ssh bundles `shell-escape` 0.2, which
  * turns an empty argument into nothing at all (its cleanup regex strips a leading
- * `''`) and does not reject NUL, so the quoting is written here, where the rule fits
- * in a few lines and a table of tests:
+ * `''`) and does not reject NUL. So the quoting is written here, where the rule fits in
+ * a few lines and a table of tests:
  *
  * Inside single quotes POSIX sh gives every character its literal value
  * and nothing ends the quoting except the next `'`. So `'` + text + `'` is literal

@@ -109,8 +109,8 @@ export class SshHost implements Host {
   }
 
   async exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    // coreutils timeout kills the command on the VM. Closing the channel would not, and
-    // sshd ignores "signal" requests in root sessions, which skip privilege separation.
+    // coreutils timeout kills the command on the VM. Closing the channel does not, and a
+    // "signal" channel request did not reach the command in a root session (OpenSSH 9.2).
     const timeoutArgv =
       options.timeoutMs === undefined ? [] : ['timeout', '-s', 'KILL', (options.timeoutMs / 1000).toFixed(3)];
     const command = quoteCommand([...timeoutArgv, ...argv]);
@@ -135,8 +135,8 @@ export class SshHost implements Host {
       throw new HostUnreachableError(this.vmName, `connection lost while running ${argv[0]}`);
     }
 
-    // Depending on the login shell, a command killed by timeout shows as exit code 137
-    // (128 + SIGKILL) or as signal KILL, because timeout signals its own process group too.
+    // A command killed by timeout shows as exit code 137 (128 + SIGKILL) or, as observed
+    // with bash as the login shell on OpenSSH 9.2, as exit signal KILL.
     const killed = response.code === 137 || response.signal === 'KILL' || response.signal === 'SIGKILL';
     const timedOut = options.timeoutMs !== undefined && killed && Date.now() - startedAt >= options.timeoutMs;
     return {
