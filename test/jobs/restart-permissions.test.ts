@@ -1,0 +1,231 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { translator } from '../../src/bot/i18n.js';
+import { SlackChat } from '../../src/bot/slack-chat.js';
+import type { ParseContext } from '../../src/commands/context.js';
+import type { HandlerDeps } from '../../src/commands/deps.js';
+import { dispatchCommand } from '../../src/commands/dispatch.js';
+import { oncallAckAction, oncallCommand, parseOncall } from '../../src/commands/oncall-command.js';
+import { CommandRegistry } from '../../src/commands/registry.js';
+import { parseRestart, restartCommand } from '../../src/commands/restart-command.js';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { Announcer } from '../../src/jobs/announcer.js';
+import { ManualClock } from '../../src/jobs/clock.js';
+import { createFailureRuntime } from '../../src/jobs/failure-runtime.js';
+import { createRunQueue } from '../../src/jobs/run-queue.js';
+import { RunStore } from '../../src/jobs/run-store.js';
+import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
+import { HostPool } from '../../src/remote/host-pool.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+
+let redisServer: TestRedis;
+let slack: FakeSlack;
+let workdir: string;
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  redisServer = await startRedis();
+  slack = await startFakeSlack();
+  workdir = await mkdtemp(path.join(os.tmpdir(), 'trainops-restart-'));
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await slack.stop();
+  await redisServer.stop();
+  await rm(workdir, { recursive: true, force: true });
+});
+
+function testConfig(prefix: string): Config {
+  return configSchema.parse({
+    redisPrefix: prefix,
+    slack: { channel: 'CRUNS', mode: 'console' },
+    team: {
+      members: [
+        { id: 'UADMIN', name: 'Ada', roles: ['admin'] },
+        { id: 'UONCALL', name: 'Olga', roles: ['oncall'] },
+        { id: 'UOWNER', name: 'Owen', roles: ['member'] },
+        { id: 'UOTHER', name: 'Otto', roles: ['member'] },
+        { id: 'USTANDIN', name: 'Stan', roles: ['member'] },
+      ],
+      // 2026-12-07 is a Monday; UONCALL starts the week of the test clock.
+      oncall: { rotation: ['UONCALL', 'UADMIN'], rotationStart: '2026-12-07', handoverTime: '10:00' },
+    },
+    vms: { local: { transport: 'local', workdir: path.join(workdir, prefix) } },
+    recipes: { demo: { kind: 'train', model: 'tiny-random-phi3', dataset: 'rows.jsonl', vm: 'local' } },
+  });
+}
+
+async function setUp() {
+  const prefix = uniquePrefix('perm');
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const config = testConfig(prefix);
+  const logger = pino({ level: 'silent' });
+  const clock = new ManualClock('2026-12-08T12:00:00+08:00');
+  const store = new RunStore(redis, prefix, clock);
+  const chat = new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url });
+  const announcer = new Announcer({ chat, redis, keys: store.keys, clock, logger, channelIntervalMs: 0 });
+  const queue = createRunQueue(redis, prefix);
+  const failures = createFailureRuntime({
+    config,
+    redis,
+    store,
+    queue,
+    announcer,
+    hosts: new HostPool(config.vms, logger),
+    vmControl: new AlwaysOnVmControl(),
+    clock,
+    logger,
+  });
+  cleanups.push(async () => {
+    await failures.close();
+    await queue.close();
+    redis.disconnect();
+  });
+
+  // Only the ports these commands use; the others are never reached.
+  const deps = {
+    config,
+    runStore: store,
+    chat,
+    clock,
+    logger,
+    translate: translator,
+    registry: new CommandRegistry([restartCommand, oncallCommand], [oncallAckAction]),
+    restarts: failures.restartPort,
+    oncall: failures.oncallPort,
+  } as unknown as HandlerDeps;
+
+  const run = await store.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'UOWNER', channel: 'CRUNS', overrides: {} });
+  await store.setThreadTs(run.id, '500.0001');
+  await store.update(run.id, () => ({ status: 'failed' }));
+
+  async function send(userId: string, text: string, threadTs?: string): Promise<string[]> {
+    const replies: string[] = [];
+    await dispatchCommand(
+      {
+        text,
+        userId,
+        channel: 'CRUNS',
+        ...(threadTs ? { threadTs } : {}),
+        source: threadTs ? 'thread' : 'slash',
+        respond: async (reply) => {
+          replies.push(typeof reply === 'string' ? reply : reply.text);
+        },
+      },
+      deps,
+    );
+    return replies;
+  }
+  return { store, run, send, clock, failures };
+}
+
+describe('parseRestart', () => {
+  const ctx = { threadRunId: '42' } as ParseContext;
+  const cases: Array<[string, unknown]> = [
+    ['#7', { runId: '7', from: { kind: 'latest' } }],
+    ['#7 from=1200', { runId: '7', from: { kind: 'step', step: 1200 } }],
+    ['from=scratch', { runId: '42', from: { kind: 'scratch' } }],
+    ['7 latest', { runId: '7', from: { kind: 'latest' } }],
+    ['', { runId: '42', from: { kind: 'latest' } }],
+  ];
+  for (const [text, expected] of cases) {
+    it(`parses "${text}"`, () => {
+      expect(parseRestart(text, ctx)).toEqual(expected);
+    });
+  }
+
+  it('rejects a bad from', () => {
+    expect(parseRestart('#7 from=yesterday', ctx)).toMatchObject({ type: 'parse_error', key: 'restart.invalidFrom' });
+  });
+
+  it('rejects extra words', () => {
+    expect(parseRestart('#7 please', ctx)).toMatchObject({ type: 'parse_error', key: 'restart.usage' });
+  });
+});
+
+describe('parseOncall', () => {
+  it('parses show and set', () => {
+    expect(parseOncall('')).toEqual({ kind: 'show' });
+    expect(parseOncall('set <@UBOB123|bob>')).toEqual({ kind: 'set', userId: 'UBOB123' });
+    expect(parseOncall('set UBOB123')).toEqual({ kind: 'set', userId: 'UBOB123' });
+    expect(parseOncall('set bob')).toMatchObject({ key: 'oncall.usage' });
+  });
+});
+
+describe('/restart permissions', () => {
+  it('rejects another member with who can', async () => {
+    const { send, store, run } = await setUp();
+    const replies = await send('UOTHER', `restart #${run.id}`);
+    expect(replies[0]).toContain('<@UOWNER>');
+    expect(replies[0]).toContain('<@UONCALL>');
+    expect(replies[0]).toContain('Ada');
+    expect((await store.require(run.id)).attempt).toBe(1);
+  });
+
+  it('allows the owner', async () => {
+    const { send, store, run } = await setUp();
+    const replies = await send('UOWNER', `restart #${run.id} from=scratch`);
+    expect(replies[0]).toContain('第 2 次尝试');
+    expect((await store.require(run.id)).attempt).toBe(2);
+  });
+
+  it('allows on-call and admins', async () => {
+    const first = await setUp();
+    await first.send('UONCALL', `restart #${first.run.id}`);
+    expect((await first.store.require(first.run.id)).attempt).toBe(2);
+
+    const second = await setUp();
+    await second.send('UADMIN', `重启 #${second.run.id}`);
+    expect((await second.store.require(second.run.id)).attempt).toBe(2);
+  });
+
+  it('allows a stand-in set with /oncall set', async () => {
+    const { send, store, run } = await setUp();
+    const rejected = await send('USTANDIN', `restart #${run.id}`);
+    expect(rejected[0]).toContain('<@UOWNER>');
+
+    const set = await send('UONCALL', 'oncall set <@USTANDIN>');
+    expect(set[0]).toContain('<@USTANDIN>');
+    await send('USTANDIN', `restart #${run.id}`);
+    expect((await store.require(run.id)).attempt).toBe(2);
+  });
+
+  it('works inside the thread without an id', async () => {
+    const { send, store, run } = await setUp();
+    await send('UOWNER', 'restart from=latest', '500.0001');
+    expect((await store.require(run.id)).attempt).toBe(2);
+  });
+});
+
+describe('/oncall', () => {
+  it('shows now and next', async () => {
+    const { send } = await setUp();
+    const replies = await send('UOTHER', 'oncall');
+    expect(replies[0]).toContain('现在值班：<@UONCALL>');
+    expect(replies[0]).toContain('下一位：<@UADMIN>');
+    expect(replies[0]).toContain('2026-12-14 10:00');
+  });
+
+  it('rejects a set by others', async () => {
+    const { send } = await setUp();
+    const replies = await send('UOTHER', 'oncall set <@UOTHER>');
+    expect(replies[0]).toContain('只有管理员和当前值班');
+  });
+
+  it('lets the override expire at hand-over', async () => {
+    const { send, clock } = await setUp();
+    await send('UADMIN', 'oncall set <@USTANDIN>');
+    expect((await send('UOTHER', 'oncall'))[0]).toContain('现在值班：<@USTANDIN>');
+
+    clock.set('2026-12-14T10:00:00+08:00');
+    expect((await send('UOTHER', 'oncall'))[0]).toContain('现在值班：<@UADMIN>');
+  });
+});
