@@ -151,8 +151,8 @@ export async function stopVm(vm: string, ctx: CommandContext, deps: HandlerDeps,
 }
 
 /**
- * Handles a click on the force-deallocate button (`vm_stop_confirm`, value = VM name).
- * The Bolt adapter builds a CommandContext with `source: 'action'` for the clicker.
+ * Handles a click on the force-deallocate button (`vm_stop_confirm`, value = VM name):
+ * checks again that the clicker is an admin, then deallocates despite active runs.
  */
 export async function handleVmStopConfirm(vm: string, ctx: CommandContext, deps: HandlerDeps): Promise<void> {
   const ports = deps.vm;

@@ -146,18 +146,9 @@ export class AutoStopper {
     return this.warn(vm, lastActive, policy.graceMinutes);
   }
 
-  /**
-   * Handles a click on "keep running": cancels the warning `warningId` and restarts the
-   * idle timer. Returns false when the warning was already handled (deallocated,
-   * cancelled, or pressed by someone else), so the clicker can be told.
-   */
-  async keepRunning(vm: string, warningId: string, userId: string): Promise<boolean> {
-    const warning = await this.deps.activity.takeWarning(vm, warningId);
-    if (!warning) return false;
-    await this.deps.activity.markActive(vm, this.deps.clock.now());
-    this.deps.logger.info({ vm, userId }, 'auto-stop cancelled with the keep-running button');
-    await this.closeWarning(warning, this.t('vm.autostop.kept', { vm, user: userId }));
-    return true;
+  /** See `keepVmRunning`. */
+  keepRunning(vm: string, warningId: string, userId: string): Promise<boolean> {
+    return keepVmRunning(this.deps, vm, warningId, userId);
   }
 
   private async warn(vm: string, lastActive: Date, graceMinutes: number): Promise<AutoStopOutcome> {
@@ -221,13 +212,37 @@ export class AutoStopper {
     return 'deallocated';
   }
 
-  /** Replaces the warning message (and its button) with `text`. */
-  private async closeWarning(warning: AutoStopWarning, text: string): Promise<void> {
-    if (!warning.ts) return;
-    try {
-      await this.deps.chat.updateMessage({ channel: warning.channel, ts: warning.ts }, { text, blocks: [section(text)] });
-    } catch (error) {
-      this.deps.logger.warn({ err: error, channel: warning.channel, ts: warning.ts }, 'could not update the auto-stop warning');
-    }
+  private closeWarning(warning: AutoStopWarning, text: string): Promise<void> {
+    return closeWarning(this.deps, warning, text);
+  }
+}
+
+/**
+ * Handles a click on "keep running": cancels the warning `warningId` and restarts the
+ * idle timer. Returns false when the warning was already handled (deallocated,
+ * cancelled, or pressed by someone else), so the clicker can be told.
+ */
+export async function keepVmRunning(
+  deps: Pick<AutoStopDeps, 'activity' | 'chat' | 'clock' | 'logger' | 'config'>,
+  vm: string,
+  warningId: string,
+  userId: string,
+): Promise<boolean> {
+  const warning = await deps.activity.takeWarning(vm, warningId);
+  if (!warning) return false;
+  await deps.activity.markActive(vm, deps.clock.now());
+  deps.logger.info({ vm, userId }, 'auto-stop cancelled with the keep-running button');
+  const t = translator(deps.config.locale);
+  await closeWarning(deps, warning, t('vm.autostop.kept', { vm, user: userId }));
+  return true;
+}
+
+/** Replaces the warning message (and its button) with `text`. */
+async function closeWarning(deps: Pick<AutoStopDeps, 'chat' | 'logger'>, warning: AutoStopWarning, text: string): Promise<void> {
+  if (!warning.ts) return;
+  try {
+    await deps.chat.updateMessage({ channel: warning.channel, ts: warning.ts }, { text, blocks: [section(text)] });
+  } catch (error) {
+    deps.logger.warn({ err: error, channel: warning.channel, ts: warning.ts }, 'could not update the auto-stop warning');
   }
 }
