@@ -105,7 +105,7 @@ export function isConnectionError(error: unknown): boolean {
   const { code, level } = error as Error & { code?: unknown; level?: unknown };
   if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
   if (level === 'client-socket' || level === 'client-timeout') return true;
-  return /Not connected|No response from server|connection (lost|closed)|Channel open failure|No SFTP|Timed out while waiting for handshake/i.test(
+  return /Not connected|No response from server|connection (lost|closed)|Timed out while waiting for handshake/i.test(
     error.message,
   );
 }

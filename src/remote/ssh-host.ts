@@ -36,6 +36,12 @@ interface SftpSession {
 
 const SFTP_NO_SUCH_FILE = 2;
 
+/**
+ * Command channels open at once on one connection. sshd refuses channels beyond its
+ * MaxSessions (10 by default) with "open failed", and the SFTP session takes one.
+ */
+const MAX_EXEC_CHANNELS = 8;
+
 /** Computes the OpenSSH fingerprint of a raw host key: `SHA256:` and unpadded base64, as `ssh-keygen -lf` prints it. */
 export function fingerprintOf(hostKey: Buffer): string {
   return `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
@@ -46,6 +52,8 @@ export class SshHost implements Host {
   private readonly closeListeners: Array<() => void> = [];
   private sftpSession: Promise<SftpSession> | undefined;
   private homeDir: Promise<string> | undefined;
+  private openChannels = 0;
+  private readonly channelQueue: Array<() => void> = [];
 
   private constructor(
     readonly vmName: string,
@@ -119,13 +127,15 @@ export class SshHost implements Host {
     const stderr: Buffer[] = [];
     const startedAt = Date.now();
 
-    const response = await this.guard(() =>
-      this.ssh.execCommand(full, {
-        ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-        noTrim: true,
-        onStdout: (chunk) => stdout.push(chunk),
-        onStderr: (chunk) => stderr.push(chunk),
-      }),
+    const response = await this.withChannel(() =>
+      this.guard(() =>
+        this.ssh.execCommand(full, {
+          ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+          noTrim: true,
+          onStdout: (chunk) => stdout.push(chunk),
+          onStderr: (chunk) => stderr.push(chunk),
+        }),
+      ),
     );
 
     // OpenSSH always reports an exit status or an exit signal for a command that ended,
@@ -259,6 +269,8 @@ export class SshHost implements Host {
       this.markClosed();
       return;
     }
+    // node-ssh adds an 'error' listener per command being opened; up to MAX_EXEC_CHANNELS run at once.
+    connection.setMaxListeners(MAX_EXEC_CHANNELS + 10);
     // ssh2 emits 'error' for socket failures such as ECONNRESET at any time; without a
     // listener Node would throw it and end the process.
     connection.on('error', (error: Error) => {
@@ -295,6 +307,20 @@ export class SshHost implements Host {
       );
     }
     return this.sftpSession;
+  }
+
+  /** Runs `operation` once fewer than MAX_EXEC_CHANNELS commands are running, in arrival order. */
+  private async withChannel<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.openChannels >= MAX_EXEC_CHANNELS) await new Promise<void>((resolve) => this.channelQueue.push(resolve));
+    else this.openChannels += 1;
+    try {
+      return await operation();
+    } finally {
+      // Hand the slot straight to the next waiter, or free it.
+      const next = this.channelQueue.shift();
+      if (next) next();
+      else this.openChannels -= 1;
+    }
   }
 
   /** Runs argv and throws RemoteCommandError unless it exits 0. */

@@ -77,6 +77,11 @@ function describeHost(name: string, setUp: () => Promise<Fixture>): void {
       expect(result.code).toBeNull();
     });
 
+    it('exec runs many commands at once', async () => {
+      const results = await Promise.all(Array.from({ length: 30 }, (_, index) => host.exec(['sh', '-c', `sleep 0.2; echo ${index}`])));
+      expect(results.map((result) => result.stdout)).toEqual(Array.from({ length: 30 }, (_, index) => `${index}\n`));
+    });
+
     it('hostile argv runs no command', async () => {
       const canary = path.join(root, `canary-${Math.random().toString(16).slice(2)}`);
       for (const payload of HOSTILE_PAYLOADS(canary)) {
