@@ -166,6 +166,11 @@ export class PlanStore {
     return result === 'OK';
   }
 
+  /** Releases a once-only key after the work it guarded failed, so a retry can do it. */
+  async releaseOnce(key: string): Promise<void> {
+    await this.redis.del(this.keys.once(key));
+  }
+
   /** Stores a pending import for its confirm button; returns its id. */
   async saveImportDraft(draft: unknown): Promise<string> {
     const id = randomBytes(8).toString('hex');
