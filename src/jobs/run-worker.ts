@@ -21,7 +21,7 @@ import type { Clock } from './clock.js';
 import { classifyFailure, finalStatusFor } from './failure-classifier.js';
 import { formatDuration } from './run-reporter.js';
 import { runDirOf } from './run-dir.js';
-import { followRun, readChartPoints, type FollowResult } from './run-follow.js';
+import { followRun, readChartPoints, type FollowOutcome } from './run-follow.js';
 import { buildRunJson, UnknownOverrideError } from './run-json.js';
 import { RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
 import { isFinalStatus } from './run-state.js';
@@ -102,8 +102,8 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
   try {
     run = await prepareAndLaunch(deps, run, recipe, vm, logger);
     if (isFinalStatus(run.status)) return;
-    const result = await followRun(followDeps(deps, logger), run, runDirOf(vm, run.id), signal);
-    if (result.kind === 'aborted') {
+    const result = await followRun(followDeps(deps, logger), run, runDirOf(vm, run.id), signal ?? new AbortController().signal);
+    if (result.reason === 'aborted') {
       // The worker is shutting down: hand the job back without using up an attempt,
       // so another worker attaches to the run where this one stopped.
       logger.info('worker closing; job returned to the queue');
@@ -192,21 +192,21 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
 }
 
 /** Stores and announces how the attempt ended. */
-async function settle(deps: RunWorkerDeps, result: Exclude<FollowResult, { kind: 'aborted' }>, vm: VmConfig, logger: Logger): Promise<void> {
-  const run = await deps.store.require(result.run.id);
-  if (result.kind === 'end' && result.end.status === 'succeeded') {
-    await finish(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath }, logger, vm);
+async function settle(deps: RunWorkerDeps, result: FollowOutcome, vm: VmConfig, logger: Logger): Promise<void> {
+  const run = result.run;
+  if (result.end?.status === 'succeeded') {
+    await finish(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath, exitCode: result.exitCode ?? undefined }, logger, vm);
     return;
   }
-  if (result.kind === 'lost') {
+  if (result.reason === 'unreachable') {
     await finish(deps, run, 'lost', { failureClass: 'unreachable', failureMessage: 'host unreachable' }, logger, vm);
     return;
   }
 
   const classification = classifyFailure({
-    endEvent: result.kind === 'end' ? { status: result.end.status, step: result.end.step, error: result.end.error } : null,
-    exitCode: result.kind === 'exited' ? result.exitCode : null,
-    logTail: '',
+    endEvent: result.end ? { status: result.end.status, step: result.end.step, error: result.end.error } : null,
+    exitCode: result.exitCode,
+    logTail: await readLogTail(deps, run, vm),
     hostReachable: true,
     cancelledBy: run.cancelRequestedBy,
   });
@@ -214,7 +214,7 @@ async function settle(deps: RunWorkerDeps, result: Exclude<FollowResult, { kind:
     deps,
     run,
     finalStatusFor(classification.failureClass),
-    { failureClass: classification.failureClass, failureMessage: classification.detail, exitCode: result.kind === 'exited' ? result.exitCode : undefined },
+    { failureClass: classification.failureClass, failureMessage: classification.detail, exitCode: result.exitCode ?? undefined },
     logger,
     vm,
   );
@@ -245,6 +245,18 @@ async function finish(
   const points = vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(vm, ended.id), logger) : [];
   await deps.thread.postOutcome(ended, points);
   return ended;
+}
+
+/** The end of train.log, where OOM and non-finite loss messages show; empty when unreadable. */
+async function readLogTail(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig): Promise<string> {
+  try {
+    const host = await deps.hosts.get(run.vm);
+    const logPath = await host.resolvePath(`${runDirOf(vm, run.id)}/train.log`);
+    const result = await host.exec(['tail', '-n', '50', '--', logPath], { timeoutMs: 20_000 });
+    return result.code === 0 ? result.stdout : '';
+  } catch {
+    return '';
+  }
 }
 
 function followDeps(deps: RunWorkerDeps, logger: Logger): Parameters<typeof followRun>[0] {
