@@ -136,7 +136,7 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
   };
 
   while (!options.signal.aborted) {
-    let host: Host;
+    let host: Host | undefined;
     try {
       host = await options.hosts.get(options.vmName);
       await drain(host);
@@ -163,7 +163,8 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
     } catch (error) {
       if (error instanceof CallbackError) throw error.original;
       if (!isConnectionError(error)) throw error;
-      options.hosts.invalidate(options.vmName);
+      // Without a host the connect itself failed, and a failed connect is not pooled.
+      if (host) options.hosts.invalidate(options.vmName, host);
       unreachableSince ??= now();
       const sinceMs = now() - unreachableSince;
       options.logger?.warn({ err: { message: (error as Error).message }, sinceMs, offset }, 'host unreachable while following events');

@@ -22,6 +22,8 @@ export class UnknownVmError extends Error {
 
 export class HostPool implements HostProvider {
   private readonly connections = new Map<string, Promise<Host>>();
+  /** Hosts whose connect finished, by VM name, to match `invalidate(vmName, host)`. */
+  private readonly connected = new Map<string, Host>();
 
   constructor(
     private readonly vms: Config['vms'],
@@ -37,8 +39,10 @@ export class HostPool implements HostProvider {
 
     const logger = this.logger.child({ vm: vmName });
     if (vm.transport === 'local') {
-      const local = Promise.resolve<Host>(new LocalHost(vmName));
+      const host = new LocalHost(vmName);
+      const local = Promise.resolve<Host>(host);
       this.connections.set(vmName, local);
+      this.connected.set(vmName, host);
       return local;
     }
     if (!vm.ssh) return Promise.reject(new Error(`vms.${vmName}.ssh is missing, which transport ssh requires`));
@@ -46,13 +50,14 @@ export class HostPool implements HostProvider {
     const connecting = SshHost.connect(vmName, vm.ssh, logger).then(
       (host) => {
         logger.info({ host: vm.ssh?.host, port: vm.ssh?.port }, 'ssh connected');
+        if (this.connections.get(vmName) === connecting) this.connected.set(vmName, host);
         host.onClose(() => {
-          if (this.connections.get(vmName) === connecting) this.connections.delete(vmName);
+          if (this.connections.get(vmName) === connecting) this.forget(vmName);
         });
         return host;
       },
       (error: unknown) => {
-        if (this.connections.get(vmName) === connecting) this.connections.delete(vmName);
+        if (this.connections.get(vmName) === connecting) this.forget(vmName);
         logger.warn({ err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'ssh connect failed');
         throw error;
       },
@@ -61,17 +66,30 @@ export class HostPool implements HostProvider {
     return connecting;
   }
 
-  invalidate(vmName: string): void {
+  invalidate(vmName: string, host?: Host): void {
     const pooled = this.connections.get(vmName);
-    if (!pooled) return;
-    this.connections.delete(vmName);
+    if (!pooled) {
+      if (host) closeHost(host);
+      return;
+    }
+    if (host && this.connected.get(vmName) !== host) {
+      closeHost(host);
+      return;
+    }
+    this.forget(vmName);
     pooled.then(closeHost, () => {});
   }
 
   async closeAll(): Promise<void> {
     const pooled = [...this.connections.values()];
     this.connections.clear();
+    this.connected.clear();
     await Promise.allSettled(pooled.map((host) => host.then(closeHost)));
+  }
+
+  private forget(vmName: string): void {
+    this.connections.delete(vmName);
+    this.connected.delete(vmName);
   }
 }
 

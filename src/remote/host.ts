@@ -38,7 +38,11 @@ export interface Host {
 /** Hands out one pooled Host per VM name. */
 export interface HostProvider {
   get(vmName: string): Promise<Host>;
-  /** Drops the pooled connection so the next `get` reconnects. */
-  invalidate(vmName: string): void;
+  /**
+   * Drops the pooled connection so the next `get` reconnects. With `host`, only when
+   * that host is still the pooled one, so a caller holding a stale host cannot close
+   * the connection another caller has just opened.
+   */
+  invalidate(vmName: string, host?: Host): void;
   closeAll(): Promise<void>;
 }

@@ -261,6 +261,19 @@ describe('HostPool with sshd', () => {
     await pool.closeAll();
   });
 
+  it('stale invalidate keeps the new connection', async () => {
+    const pool = new HostPool({ gpu1: vmConfigFor(server) }, logger);
+    const stale = await pool.get('gpu1');
+    pool.invalidate('gpu1', stale);
+    const fresh = await pool.get('gpu1');
+    expect(fresh).not.toBe(stale);
+
+    pool.invalidate('gpu1', stale);
+    expect(await pool.get('gpu1')).toBe(fresh);
+    expect((await fresh.exec(['echo', 'still open'])).stdout).toBe('still open\n');
+    await pool.closeAll();
+  });
+
   it('local transport yields LocalHost', async () => {
     const pool = new HostPool({ here: { ...vmConfigFor(server), transport: 'local' } }, logger);
     expect(await pool.get('here')).toBeInstanceOf(LocalHost);
