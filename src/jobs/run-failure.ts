@@ -39,6 +39,8 @@ export interface RunFailureInput {
   hostReachable: boolean;
   /** train.log tail when the worker already has it; read through `readLogTail` otherwise. */
   logTail?: string;
+  /** A classification stored earlier (run recovery); skips classifying again. */
+  classification?: FailureClassification;
 }
 
 export type RunFailureOutcome =
@@ -62,15 +64,16 @@ export async function handleRunFailure(deps: FailureDeps, input: RunFailureInput
   }
 
   const logTail = input.logTail ?? (await readLogTailQuietly(deps, current, input.hostReachable));
-  const powerState = await readPowerState(deps, current.vm, input.hostReachable, input.exitCode);
-  const classification = classifyFailure({
-    endEvent: input.endEvent,
-    exitCode: input.exitCode,
-    logTail,
-    hostReachable: input.hostReachable,
-    powerState,
-    cancelledBy: current.cancelRequestedBy,
-  });
+  const classification =
+    input.classification ??
+    classifyFailure({
+      endEvent: input.endEvent,
+      exitCode: input.exitCode,
+      logTail,
+      hostReachable: input.hostReachable,
+      powerState: await readPowerState(deps, current.vm, input.hostReachable, input.exitCode),
+      cancelledBy: current.cancelRequestedBy,
+    });
 
   const run = await recordFailure(deps, current, classification, input.exitCode);
   const log = logger.child({ runId: run.id, attempt: run.attempt, failureClass: classification.failureClass });
@@ -123,8 +126,10 @@ async function recordFailure(
 
   return deps.store.update(run.id, (current) => {
     if (current.attempt !== run.attempt) return undefined;
-    // The worker may already have stored the final status; keep it and add the class.
-    const status = isActiveStatus(current.status) ? targetStatus : current.status;
+    // The worker may already have stored the final status: keep it and add the class,
+    // except that a lost host whose VM turns out deallocated is a failure, not unknown.
+    const replaceStatus = isActiveStatus(current.status) || (current.status === 'lost' && targetStatus === 'failed');
+    const status = replaceStatus ? targetStatus : current.status;
     const attempts = current.attempts.map((attempt) =>
       attempt.attempt === current.attempt
         ? {
