@@ -146,7 +146,7 @@ def attach_lora(model, config: TrainConfig, adapter_from: str | None = None):
             gradient_checkpointing_kwargs={"use_reentrant": False})
     if config.gradient_checkpointing:
         # Non-reentrant checkpoints work with DDP and with frozen inputs; PEFT needs input grads for them.
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
 
     if adapter_from:
@@ -161,10 +161,15 @@ def attach_lora(model, config: TrainConfig, adapter_from: str | None = None):
     if extra:
         logger.warning("modules_to_save=%s trains and saves full copies of these modules; "
                        "the adapter grows from megabytes to the size of those weights", ",".join(extra))
+    dropout = config.lora_dropout
+    if targets.parameters and dropout:
+        # PEFT 0.21 wraps 3-D expert weights with ParamWrapper, which rejects dropout.
+        logger.warning("lora_dropout %.3g is ignored: LoRA on expert weights supports no dropout", dropout)
+        dropout = 0.0
     lora_config = LoraConfig(
         r=config.lora_rank,
         lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
+        lora_dropout=dropout,
         target_modules=targets.modules,
         target_parameters=targets.parameters or None,
         # The router returns a tuple, which LoRA layers cannot wrap, so it is trained in full (it is small).

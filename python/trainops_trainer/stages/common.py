@@ -44,8 +44,9 @@ def training_arguments_kwargs(config: TrainConfig, output_dir: str) -> dict:
         save_total_limit=config.save_total_limit,
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
         use_cpu=not on_gpu,
-        gradient_checkpointing=config.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False},
+        # transformers 5 renamed gradient checkpointing to activation checkpointing.
+        activation_checkpointing=config.gradient_checkpointing,
+        activation_checkpointing_kwargs={"use_reentrant": False},
         ddp_find_unused_parameters=False,
         include_num_input_tokens_seen="non_padding",
         report_to="none",

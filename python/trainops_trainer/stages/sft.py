@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from transformers import Trainer
+from transformers import Trainer, set_seed
 
 from ..callbacks import NonFiniteLossMixin
 from ..checkpoints import find_resume_checkpoint
@@ -33,8 +33,8 @@ def build_sft_dataset(prepared):
                               "length": encoded.lengths()})
 
 
-@register_stage("sft")
-def run_sft(context: StageContext) -> StageResult:
+def build_sft_trainer(context: StageContext) -> tuple[SftTrainer, str | None]:
+    """Load data, model and adapter; return the Trainer and the checkpoint to resume from."""
     from transformers import TrainingArguments
 
     config = context.config
@@ -55,6 +55,8 @@ def run_sft(context: StageContext) -> StageResult:
     for warning in report["warnings"]:
         logger.warning("%s", warning)
 
+    # The Trainer seeds only when it is built; seed now so the LoRA initialisation is reproducible too.
+    set_seed(config.seed)
     model = attach_lora(load_base_model(config), config, context.adapter_from)
     dataset = build_sft_dataset(prepared)
     kwargs = training_arguments_kwargs(config, context.output_dir)
@@ -76,7 +78,13 @@ def run_sft(context: StageContext) -> StageResult:
     )
     trainer.debug_nan_at_step = config.debug_nan_at_step
     remove_default_printer(trainer)
+    return trainer, resume_from
 
+
+@register_stage("sft")
+def run_sft(context: StageContext) -> StageResult:
+    config = context.config
+    trainer, resume_from = build_sft_trainer(context)
     trainer.train(resume_from_checkpoint=resume_from)
     raise_if_stopped(context, trainer)
     finish_stage(context, trainer)
