@@ -93,7 +93,7 @@ export const planMessages: CatalogPair = {
     'plan.reminder.left_run': '运行 #{run} 完成 {percent}%。',
     'plan.reminder.eta_late': '预计 {eta} 完成，比截止时间晚 {diff}。',
     'plan.reminder.eta_early': '预计 {eta} 完成，比截止时间早 {diff}。',
-    'plan.reminder.no_owner': '（未指定负责人）',
+    'plan.reminder.no_owner': '未指定负责人',
 
     'plan.eta.late': '⚠️ 按现在的速度，运行 #{run} 预计 {eta} 完成，比计划 {number}「{title}」的截止时间 {due} 晚 {late}。',
     'plan.eta.late_owner': '⚠️ {owner} 计划 {number}「{title}」可能赶不上：运行 #{run} 预计 {eta} 完成，比截止时间 {due} 晚 {late}。',
@@ -204,7 +204,7 @@ export const planMessages: CatalogPair = {
     'plan.reminder.left_run': 'Run #{run} is {percent}% done.',
     'plan.reminder.eta_late': 'ETA {eta}, {diff} after the due time.',
     'plan.reminder.eta_early': 'ETA {eta}, {diff} before the due time.',
-    'plan.reminder.no_owner': '(no owner)',
+    'plan.reminder.no_owner': 'no owner',
 
     'plan.eta.late': '⚠️ At the current rate run #{run} finishes at {eta}, {late} after plan item {number} "{title}" is due ({due}).',
     'plan.eta.late_owner': '⚠️ {owner} plan item {number} "{title}" may be late: run #{run} finishes at {eta}, {late} after its due time {due}.',
