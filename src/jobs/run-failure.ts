@@ -114,6 +114,18 @@ export async function handleRunFailure(deps: FailureDeps, input: RunFailureInput
   return { handled: true, run, classification, ...(decision ? { decision } : {}), paged: true };
 }
 
+/** The input for an attempt whose outcome is already stored (a re-delivered job, run recovery). */
+export function failureInputFromRecord(run: RunRecord): RunFailureInput {
+  return {
+    runId: run.id,
+    attempt: run.attempt,
+    endEvent: null,
+    exitCode: run.exitCode ?? null,
+    hostReachable: run.status !== 'lost',
+    ...(run.failureClass ? { classification: { failureClass: run.failureClass, detail: run.failureMessage ?? '' } } : {}),
+  };
+}
+
 /** Stores the end of the attempt: final status, class, exit code, and the attempt's record. */
 async function recordFailure(
   deps: FailureDeps,

@@ -19,6 +19,7 @@ import { syncCode } from '../remote/code-sync.js';
 import { ensureVmRunning, type VmControl } from '../remote/vm-control.js';
 import type { Clock } from './clock.js';
 import { classifyFailure, finalStatusFor } from './failure-classifier.js';
+import { failureInputFromRecord, type RunFailureInput } from './run-failure.js';
 import { formatDuration } from './run-reporter.js';
 import { runDirOf } from './run-dir.js';
 import { followRun, readChartPoints, type FollowOutcome } from './run-follow.js';
@@ -57,6 +58,8 @@ export interface RunWorkerDeps {
   maxStalledCount?: number;
   /** Interval between reads of events.jsonl in ms (default `runs.pollSeconds`). */
   pollMs?: number;
+  /** Failure handling (report, restart policy, on-call) after a failed or lost attempt is stored: `handleRunFailure`. */
+  onRunFailure?: (input: RunFailureInput) => Promise<unknown>;
 }
 
 /** Starts a worker on the run queue; close it with `worker.close()`. */
@@ -88,6 +91,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
   if (isFinalStatus(run.status)) {
     // A re-delivery after the outcome was stored: make sure it was announced.
     await thread.postOutcome(run, await readChartPoints(deps.hosts, run.vm, runDirOf(deps.config.vms[run.vm] ?? { workdir: '~/trainops' }, run.id), logger));
+    if (run.status === 'failed' || run.status === 'lost') await deps.onRunFailure?.(failureInputFromRecord(run));
     return;
   }
 
@@ -200,13 +204,16 @@ async function settle(deps: RunWorkerDeps, result: FollowOutcome, vm: VmConfig, 
   }
   if (result.reason === 'unreachable') {
     await finish(deps, run, 'lost', { failureClass: 'unreachable', failureMessage: 'host unreachable' }, logger, vm);
+    await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: null, exitCode: null, hostReachable: false });
     return;
   }
 
+  const endEvent = result.end ? { status: result.end.status, step: result.end.step, error: result.end.error } : null;
+  const logTail = await readLogTail(deps, run, vm);
   const classification = classifyFailure({
-    endEvent: result.end ? { status: result.end.status, step: result.end.step, error: result.end.error } : null,
+    endEvent,
     exitCode: result.exitCode,
-    logTail: await readLogTail(deps, run, vm),
+    logTail,
     hostReachable: true,
     cancelledBy: run.cancelRequestedBy,
   });
@@ -218,6 +225,7 @@ async function settle(deps: RunWorkerDeps, result: FollowOutcome, vm: VmConfig, 
     logger,
     vm,
   );
+  await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent, exitCode: result.exitCode, hostReachable: true, logTail });
 }
 
 /** Moves the run to a final status, records the attempt's end, and posts the outcome. */

@@ -22,8 +22,11 @@ import { findPythonRoot } from '../remote/code-sync.js';
 import type { HostProvider } from '../remote/host.js';
 import type { VmControl } from '../remote/vm-control.js';
 import { Announcer, type AnnouncerOptions } from './announcer.js';
+import { createFailureRuntime, type FailureRuntime } from './failure-runtime.js';
 import { systemClock, type Clock } from './clock.js';
 import { RunControl } from './run-control.js';
+import { handleRunFailure } from './run-failure.js';
+import { recoverRuns } from './run-recovery.js';
 import { createRunQueue, RUN_QUEUE_NAME, type RunJobData, type RunQueue } from './run-queue.js';
 import { RunStore } from './run-store.js';
 import { RunThread } from './run-thread.js';
@@ -51,6 +54,8 @@ export interface JobsRuntime {
   runControl: RunControl;
   runThread: RunThread;
   announcer: Announcer;
+  /** Failure handling, on-call paging and restarts (ports for /restart and /oncall). */
+  failures: FailureRuntime;
   /** Starts the run worker in this process (the worker role); idempotent. */
   startWorkers(): void;
   /** Stops the worker (its runs return to the queue for another worker), the queue and the Redis connections. */
@@ -71,6 +76,7 @@ export function createJobsRuntime(deps: JobsRuntimeDeps): JobsRuntime {
   const queueName = deps.queueName ?? RUN_QUEUE_NAME;
   const runQueue = createRunQueue(redis, prefix, queueName);
   const runControl = new RunControl({ config: deps.config, store: runStore, queue: runQueue, thread: runThread, hosts: deps.hosts, clock, logger });
+  const failures = createFailureRuntime({ config: deps.config, redis, store: runStore, queue: runQueue, announcer, hosts: deps.hosts, vmControl: deps.vmControl, clock, logger });
 
   let worker: Worker<RunJobData, void, string> | undefined;
 
@@ -80,6 +86,7 @@ export function createJobsRuntime(deps: JobsRuntimeDeps): JobsRuntime {
     runControl,
     runThread,
     announcer,
+    failures,
     startWorkers() {
       if (worker) return;
       worker = startRunWorker({
@@ -94,8 +101,13 @@ export function createJobsRuntime(deps: JobsRuntimeDeps): JobsRuntime {
         clock,
         logger,
         codeSource: deps.codeSource ?? findPythonRoot(),
+        onRunFailure: (input) => handleRunFailure(failures.failureDeps, input),
         ...deps.worker,
       });
+      failures.startWorkers();
+      void recoverRuns({ store: runStore, queue: runQueue, announcer, failureDeps: failures.failureDeps, logger, flushOutbox: (run) => runThread.flushOutbox(run) }).catch(
+        (error: unknown) => logger.error({ err: error }, 'run recovery failed'),
+      );
     },
     async close() {
       if (worker) {
@@ -103,6 +115,7 @@ export function createJobsRuntime(deps: JobsRuntimeDeps): JobsRuntime {
         worker.cancelAllJobs('worker closing');
         await worker.close();
       }
+      await failures.close();
       await announcer.drain();
       await runQueue.close();
       redis.disconnect();
