@@ -1,0 +1,143 @@
+/**
+ * Steps that deploy, data set check and comm bench runs share with each other: start
+ * the VM when needed, sync the trainer code, launch a command detached through the
+ * run-directory lock, wait for it to exit, and store and announce the outcome.
+ * Training has its own richer path in `run-worker.ts` (events, checkpoints, chart).
+ */
+import { WaitingError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+
+import type { VmConfig } from '../config/schema.js';
+import { syncCode } from '../remote/code-sync.js';
+import type { Host } from '../remote/host.js';
+import { readRunStatus, type RemoteRunState } from '../remote/launcher.js';
+import { ensureVmRunning } from '../remote/vm-control.js';
+import type { RunJobData } from './run-queue.js';
+import { isFinalStatus } from './run-state.js';
+import type { RunWorkerDeps } from './run-worker.js';
+import type { RunRecord, RunStatus } from './run-types.js';
+
+/** What a kind processor receives from the run worker besides its deps. */
+export interface KindJobContext {
+  job: Job<RunJobData>;
+  token?: string;
+  signal?: AbortSignal;
+  logger: Logger;
+}
+
+/** Thrown inside a processor when the worker is closing; `returnJobToQueue` hands the job back. */
+export class WorkerClosingError extends Error {
+  constructor() {
+    super('worker closing');
+    this.name = 'WorkerClosingError';
+  }
+}
+
+/** Starts a managed VM that is not running (announcing it in the thread) and returns its host. */
+export async function prepareHost(deps: RunWorkerDeps, initial: RunRecord, logger: Logger): Promise<{ run: RunRecord; host: Host }> {
+  const { store, thread, hosts, clock } = deps;
+  let run = initial;
+  if (['queued', 'restarting', 'starting_vm'].includes(run.status) && deps.vmControl.isManaged(run.vm)) {
+    await ensureVmRunning(deps.vmControl, run.vm, {
+      clock,
+      onStarting: async () => {
+        run = await store.transition(run.id, 'starting_vm');
+        await thread.refreshRoot(run);
+        await thread.postReply(run, `run:${run.id}:vm-starting:a${run.attempt}`, thread.translate('runs.vm.starting', { vm: run.vm }));
+      },
+      probeHost: async () => {
+        const host = await hosts.get(run.vm).catch((error: unknown) => {
+          hosts.invalidate(run.vm);
+          throw error;
+        });
+        await host.ping();
+      },
+    });
+    logger.info({ vm: run.vm }, 'VM running');
+  }
+  return { run: await store.require(run.id), host: await hosts.get(run.vm) };
+}
+
+/** Ships the trainer code to the VM (skipped when unchanged) and records its folder on the run. */
+export async function syncTrainerCode(deps: RunWorkerDeps, run: RunRecord, host: Host, vm: VmConfig, logger: Logger): Promise<RunRecord> {
+  let current = run;
+  if (!['running', 'serving'].includes(current.status)) {
+    current = await deps.store.transition(current.id, 'syncing', { startedAt: current.startedAt ?? deps.clock.now().toISOString() });
+    await deps.thread.refreshRoot(current);
+  }
+  const synced = await syncCode(host, { localDir: deps.codeSource, workdir: vm.workdir });
+  logger.info({ codeDir: synced.codeDir, uploaded: synced.uploaded }, 'trainer code synced');
+  return deps.store.update(current.id, () => ({ codeDir: synced.codeDir }));
+}
+
+/** Marks the run running once its process is launched (or re-attached). */
+export async function markLaunched(deps: RunWorkerDeps, run: RunRecord, status: RunStatus = 'running'): Promise<RunRecord> {
+  const now = deps.clock.now().toISOString();
+  const launched = await deps.store.update(run.id, (stored) => ({
+    status: stored.status === 'serving' ? 'serving' : status,
+    launchedAt: stored.launchedAt ?? now,
+    startedAt: stored.startedAt ?? now,
+  }));
+  await deps.thread.refreshRoot(launched);
+  return launched;
+}
+
+/**
+ * Polls the run directory until its process has exited, every `pollMs` of the clock.
+ * Throws WorkerClosingError when `signal` aborts, so the job goes back to the queue.
+ */
+export async function waitForExit(deps: RunWorkerDeps, host: Host, runDir: string, pollMs: number, signal?: AbortSignal): Promise<RemoteRunState> {
+  for (;;) {
+    if (signal?.aborted) throw new WorkerClosingError();
+    const state = await readRunStatus(host, runDir);
+    if (state.exitCode !== null || !state.alive) return state;
+    await deps.clock.sleep(pollMs);
+  }
+}
+
+/** Moves the run to a final status, records the attempt's end and posts the outcome once. */
+export async function finishRun(deps: RunWorkerDeps, run: RunRecord, status: RunStatus, patch: Partial<RunRecord>, logger: Logger): Promise<RunRecord> {
+  const endedAt = deps.clock.now().toISOString();
+  const ended = await deps.store.update(run.id, (stored) => {
+    if (isFinalStatus(stored.status)) return undefined;
+    return {
+      ...patch,
+      status,
+      endedAt,
+      attempts: stored.attempts.map((entry) =>
+        entry.attempt === stored.attempt ? { ...entry, endedAt, status, failureClass: patch.failureClass, reason: patch.failureMessage } : entry,
+      ),
+    };
+  });
+  logger.info({ status: ended.status, failureClass: ended.failureClass }, 'run ended');
+  await deps.thread.postOutcome(ended, []);
+  return ended;
+}
+
+/**
+ * Stores a failed outcome and hands it to failure handling (failure report, restart
+ * policy, on-call paging), like a failed training attempt.
+ */
+export async function failRun(deps: RunWorkerDeps, run: RunRecord, patch: Partial<RunRecord>, logger: Logger): Promise<RunRecord> {
+  const ended = await finishRun(deps, run, 'failed', patch, logger);
+  await deps.onRunFailure?.({ runId: ended.id, attempt: ended.attempt, endEvent: null, exitCode: patch.exitCode ?? null, hostReachable: true });
+  return ended;
+}
+
+/** Hands the job back to the queue without using up an attempt, as the train path does on shutdown. */
+export async function returnJobToQueue(context: KindJobContext): Promise<never> {
+  context.logger.info('worker closing; job returned to the queue');
+  await context.job.moveToWait(context.token);
+  throw new WaitingError();
+}
+
+/** The last lines of the run's log, for failure messages; empty when unreadable. */
+export async function readLogTail(host: Host, runDir: string, lines = 20): Promise<string> {
+  try {
+    const logPath = await host.resolvePath(`${runDir}/train.log`);
+    const result = await host.exec(['tail', '-n', String(lines), '--', logPath], { timeoutMs: 20_000 });
+    return result.code === 0 ? result.stdout.trim() : '';
+  } catch {
+    return '';
+  }
+}

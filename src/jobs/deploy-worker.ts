@@ -1,0 +1,214 @@
+/**
+ * The deploy processor: launches a model server detached on the VM, waits until its
+ * health and model-list endpoints answer (probing on the VM), runs a smoke-test
+ * completion, then keeps the run `serving` and follows the process until it ends.
+ *
+ * Deploying again on a VM replaces the old server only after the new one is healthy
+ * (recipe `replace: after_healthy`), so a failed deploy leaves the old one serving. The
+ * new server then takes the next port while the old one holds the recipe's port.
+ * A deployment that dies while serving fails like any run; one stopped by a person
+ * (`/deploy stop`, `/cancel`, or a replacement) ends `succeeded` once it has served.
+ */
+import { UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+
+import type { DeployRecipe, VmConfig } from '../config/schema.js';
+import type { Host } from '../remote/host.js';
+import { launchRun, readRunStatus, signalRun } from '../remote/launcher.js';
+import { buildServerCommand } from '../remote/vllm-command.js';
+import { localBaseUrl, probeServer, smokeTest } from './deploy-probe.js';
+import { failRun, finishRun, markLaunched, prepareHost, readLogTail, returnJobToQueue, waitForExit, WorkerClosingError, type KindJobContext } from './deploy-steps.js';
+import { runDirOf } from './run-dir.js';
+import type { RunWorkerDeps } from './run-worker.js';
+import type { RunRecord } from './run-types.js';
+
+/** Actor recorded as `cancelRequestedBy` on a deployment replaced by a newer one. */
+export const REPLACED_BY_PREFIX = 'deploy:';
+
+export async function processDeployRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
+  const { logger } = context;
+  const recipe = deps.config.recipes[initial.recipe];
+  const vm = deps.config.vms[initial.vm];
+  if (!recipe || recipe.kind !== 'deploy' || !vm) {
+    const message = !recipe || recipe.kind !== 'deploy' ? `"${initial.recipe}" is not a deploy recipe` : `unknown VM "${initial.vm}"`;
+    await finishRun(deps, initial, 'failed', { failureClass: 'config_error', failureMessage: message }, logger);
+    throw new UnrecoverableError(`run #${initial.id}: ${message}`);
+  }
+
+  try {
+    const adapter = await resolveAdapter(deps, initial, recipe);
+    const { run: prepared, host } = await prepareHost(deps, initial, logger);
+    const run = prepared.status === 'serving' ? prepared : await startServer(deps, prepared, recipe, vm, host, adapter, context);
+    if (run.status !== 'serving') return;
+    await followServing(deps, run, vm, host, context);
+  } catch (error) {
+    if (error instanceof WorkerClosingError) return returnJobToQueue(context);
+    if (error instanceof DeployInputError) {
+      await finishRun(deps, initial, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger);
+      throw new UnrecoverableError(error.message);
+    }
+    throw error;
+  }
+}
+
+class DeployInputError extends Error {}
+
+/** The adapter to serve: a finished training run's output (`from #42`) or the recipe's. */
+async function resolveAdapter(deps: RunWorkerDeps, run: RunRecord, recipe: DeployRecipe): Promise<string | undefined> {
+  if (run.sourceRunId === undefined) return recipe.adapter;
+  const source = await deps.store.get(run.sourceRunId);
+  if (!source || source.kind !== 'train') throw new DeployInputError(`run #${run.sourceRunId} is not a training run`);
+  if (source.status !== 'succeeded' || !source.outputPath) throw new DeployInputError(`run #${run.sourceRunId} has not succeeded, so it has no adapter to serve`);
+  if (source.vm !== run.vm) throw new DeployInputError(`run #${run.sourceRunId} trained on ${source.vm}, and its adapter is not on ${run.vm}`);
+  return source.outputPath;
+}
+
+/** The deployment serving on the VM now, other than `runId`. */
+async function findServing(deps: RunWorkerDeps, vmName: string, runId: string): Promise<RunRecord | undefined> {
+  const active = await deps.store.listActive();
+  return active.find((other) => other.kind === 'deploy' && other.vm === vmName && other.id !== runId && other.status === 'serving');
+}
+
+async function startServer(
+  deps: RunWorkerDeps,
+  initial: RunRecord,
+  recipe: DeployRecipe,
+  vm: VmConfig,
+  host: Host,
+  adapter: string | undefined,
+  context: KindJobContext,
+): Promise<RunRecord> {
+  const { store, thread, clock } = deps;
+  const { logger } = context;
+  let run = initial;
+  const runDir = runDirOf(vm, run.id);
+
+  let previous = await findServing(deps, run.vm, run.id);
+  if (previous && recipe.replace === 'stop_first') {
+    await stopDeployment(deps, previous, vm, host, `${REPLACED_BY_PREFIX}${run.id}`);
+    previous = undefined;
+  }
+
+  const port = run.deployment?.port ?? (previous?.deployment?.port === recipe.port ? recipe.port + 1 : recipe.port);
+  if (run.deployment?.port === undefined) run = await store.update(run.id, () => ({ deployment: { port } }));
+
+  const command = buildServerCommand({ recipe, python: vm.python, gpus: vm.gpus, port, adapter });
+  const launch = await launchRun(host, { runDir, python: vm.python, command, attempt: run.attempt });
+  logger.info({ attached: launch.attached, pid: launch.pid, port }, launch.attached ? 'attached to the launched server' : 'server launched');
+  run = await markLaunched(deps, run);
+  if (!launch.attached) {
+    await thread.postReply(run, `run:${run.id}:deploy-launched:a${run.attempt}`, thread.translate('deploy.launched', { port, timeout: recipe.healthTimeoutSeconds }));
+  }
+
+  // The deadline counts from the launch, so a re-delivered job does not restart the clock.
+  const deadline = new Date(run.launchedAt ?? clock.now().toISOString()).getTime() + recipe.healthTimeoutSeconds * 1000;
+  const baseUrl = localBaseUrl(recipe.host, port);
+  let lastError = '';
+  for (;;) {
+    if (context.signal?.aborted) throw new WorkerClosingError();
+
+    const state = await readRunStatus(host, runDir);
+    if (state.exitCode !== null || !state.alive) {
+      const stored = await store.require(run.id);
+      if (stored.cancelRequestedBy) return finishRun(deps, stored, 'cancelled', {}, logger);
+      const tail = await readLogTail(host, runDir);
+      const message = thread.translate('deploy.crashed', { code: state.exitCode ?? '—', tail: tail || '—' });
+      return failRun(deps, stored, { failureClass: 'unknown', failureMessage: message, exitCode: state.exitCode ?? undefined }, logger);
+    }
+
+    const probe = await probeServer(host, vm.python, baseUrl);
+    if (probe.health === 200 && probe.models && probe.models.length > 0) {
+      return becomeServing(deps, run, recipe, vm, host, probe.models, previous, context);
+    }
+    lastError = probe.error ?? `/health ${probe.health ?? '—'}`;
+
+    if (clock.now().getTime() >= deadline) {
+      await signalRun(host, runDir, 'TERM');
+      const message = thread.translate(previous ? 'deploy.timeout_kept' : 'deploy.timeout', {
+        seconds: recipe.healthTimeoutSeconds,
+        error: lastError,
+        old: previous?.id ?? '',
+      });
+      logger.warn({ lastError }, 'server not healthy in time; stopped');
+      return failRun(deps, await store.require(run.id), { failureClass: 'unknown', failureMessage: message }, logger);
+    }
+    await clock.sleep(recipe.healthPollSeconds * 1000);
+  }
+}
+
+async function becomeServing(
+  deps: RunWorkerDeps,
+  initial: RunRecord,
+  recipe: DeployRecipe,
+  vm: VmConfig,
+  host: Host,
+  models: string[],
+  previous: RunRecord | undefined,
+  context: KindJobContext,
+): Promise<RunRecord> {
+  const { store, thread } = deps;
+  const { logger } = context;
+  const runDir = runDirOf(vm, initial.id);
+  const port = initial.deployment?.port ?? recipe.port;
+  const baseUrl = localBaseUrl(recipe.host, port);
+
+  // Serve the adapter when there is one: vLLM lists it after the base model.
+  const model = models[models.length - 1]!;
+  const smoke = await smokeTest(host, vm.python, baseUrl, model, recipe.smokePrompt);
+  if (!smoke.ok) {
+    await signalRun(host, runDir, 'TERM');
+    const message = thread.translate(previous ? 'deploy.smoke_failed_kept' : 'deploy.smoke_failed', { error: smoke.error, old: previous?.id ?? '' });
+    return failRun(deps, await store.require(initial.id), { failureClass: 'unknown', failureMessage: message }, logger);
+  }
+
+  if (previous) await stopDeployment(deps, previous, vm, host, `${REPLACED_BY_PREFIX}${initial.id}`);
+
+  const endpoint = `http://${endpointHost(vm, recipe)}:${port}/v1`;
+  const run = await store.update(initial.id, (stored) => ({
+    status: 'serving',
+    deployment: { port, endpoint, models, smokeLatencyMs: smoke.latencyMs, ...(previous ? { replaced: previous.id } : {}) },
+    ...(stored.startedAt ? {} : { startedAt: deps.clock.now().toISOString() }),
+  }));
+  await thread.refreshRoot(run);
+  await thread.postReply(
+    run,
+    `run:${run.id}:deploy-serving:a${run.attempt}`,
+    thread.translate(previous ? 'deploy.serving_replaced' : 'deploy.serving', {
+      endpoint,
+      models: models.join(', '),
+      latency: Math.round(smoke.latencyMs),
+      reply: smoke.text.replace(/\s+/g, ' ').slice(0, 300),
+      old: previous?.id ?? '',
+    }),
+  );
+  logger.info({ endpoint, models, latencyMs: smoke.latencyMs }, 'deployment serving');
+  return run;
+}
+
+/** Follows a serving deployment until its process ends, then stores how it ended. */
+async function followServing(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig, host: Host, context: KindJobContext): Promise<void> {
+  const runDir = runDirOf(vm, run.id);
+  const state = await waitForExit(deps, host, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
+  const stored = await deps.store.require(run.id);
+  if (stored.cancelRequestedBy) {
+    await finishRun(deps, stored, 'succeeded', { exitCode: state.exitCode ?? undefined }, context.logger);
+    return;
+  }
+  const tail = await readLogTail(host, runDir);
+  const message = deps.thread.translate('deploy.died', { code: state.exitCode ?? '—', tail: tail || '—' });
+  await failRun(deps, stored, { failureClass: 'killed', failureMessage: message, exitCode: state.exitCode ?? undefined }, context.logger);
+}
+
+/**
+ * Stops a deployment's server: records who stopped it, then sends TERM to its process
+ * group. The deployment's own job sees the process end and stores the outcome.
+ */
+export async function stopDeployment(deps: Pick<RunWorkerDeps, 'store'>, run: RunRecord, vm: VmConfig, host: Host, actor: string): Promise<void> {
+  await deps.store.update(run.id, (stored) => (stored.cancelRequestedBy ? undefined : { cancelRequestedBy: actor }));
+  await signalRun(host, runDirOf(vm, run.id), 'TERM');
+}
+
+function endpointHost(vm: VmConfig, recipe: DeployRecipe): string {
+  if (recipe.host !== '0.0.0.0' && recipe.host !== '::') return recipe.host;
+  return vm.transport === 'ssh' && vm.ssh ? vm.ssh.host : '127.0.0.1';
+}
