@@ -156,8 +156,21 @@ export const deployRecipeSchema = z.object({
   gpuMemoryUtilization: z.number().gt(0).max(1).default(0.9),
   trustRemoteCode: z.boolean().default(false),
   servedModelName: z.string().optional(),
-  command: z.array(z.string()).optional().describe('Server argv; defaults to vllm serve with the fields above'),
-  healthTimeoutSeconds: z.number().positive().default(900),
+  host: z.string().min(1).default('0.0.0.0').describe('Address the server binds on the VM (vLLM default: every interface)'),
+  tensorParallelSize: z.number().int().positive().optional().describe('GPUs the model is split over; default the VM\'s GPU count'),
+  extraArgs: z.array(z.string()).default([]).describe('More `vllm serve` arguments, appended as they are'),
+  command: z
+    .array(z.string())
+    .min(1)
+    .optional()
+    .describe('Server argv replacing vllm serve; {python}, {model}, {adapter}, {port}, {host} and {served_model_name} are filled in'),
+  healthTimeoutSeconds: z.number().positive().default(900).describe('Seconds the server has to answer /health and /v1/models'),
+  healthPollSeconds: z.number().positive().default(5).describe('Seconds between health probes on the VM'),
+  smokePrompt: z.string().min(1).default('你好，请用一句话介绍你自己。').describe('Prompt of the smoke-test completion'),
+  replace: z
+    .enum(['after_healthy', 'stop_first'])
+    .default('after_healthy')
+    .describe('after_healthy keeps the old server until the new one answers (both must fit in GPU memory); stop_first frees the GPU first'),
   restart: restartPolicySchema.default(restartPolicySchema.parse({})),
 });
 
@@ -178,7 +191,8 @@ export const benchRecipeSchema = z.object({
   vm: safeName.optional(),
   minBytes: z.number().int().positive().default(1024),
   maxBytes: z.number().int().positive().default(256 * 1024 * 1024),
-  iterations: z.number().int().positive().default(20),
+  iterations: z.number().int().positive().default(20).describe('Timed iterations per message size'),
+  warmup: z.number().int().min(0).default(5).describe('Untimed iterations per message size before timing'),
 });
 
 export const recipeSchema = z.discriminatedUnion('kind', [

@@ -96,6 +96,17 @@ export interface RunRecord {
    * here, and the next worker posts them (each is keyed, so none is posted twice).
    */
   outbox?: OutboxItem[];
+  /** A deployment's server: its port from launch, endpoint and models once healthy. */
+  deployment?: DeploymentInfo;
+}
+
+export interface DeploymentInfo {
+  port: number;
+  endpoint?: string;
+  models?: string[];
+  smokeLatencyMs?: number;
+  /** Run id of the deployment this one replaced once healthy. */
+  replaced?: string;
 }
 
 /** One thread reply waiting to be posted; `key` is its announcement key. */
