@@ -55,7 +55,7 @@ export class PlanLinker {
     if (ref.outcome !== 'found') return ref.outcome === 'not_found' ? { outcome: 'not_found', number: ref.number } : { outcome: 'none' };
 
     const item = await this.deps.store.update(ref.ref, (current) =>
-      current.runIds.includes(run.id) ? undefined : { ...current, runIds: [...current.runIds, run.id], activeRunId: run.id },
+      current.runIds.includes(run.id) ? undefined : withNewRun(current, run.id),
     );
     if (!item) return { outcome: 'none' };
 
@@ -65,14 +65,18 @@ export class PlanLinker {
     return { outcome: 'linked', item, automatic: ref.automatic };
   }
 
-  /** Moves the linked item along with the run; call after each stored status change. */
+  /** Moves the linked item along with the run; returns the item when it changed. */
   async onRunStatusChanged(run: RunRecord): Promise<PlanItem | undefined> {
     const ref = await this.deps.store.findRunLink(run.id);
     if (!ref) return undefined;
     const now = this.deps.clock.now().toISOString();
 
+    let changed = false;
     const item = await this.deps.store.update(ref, (current) => {
+      changed = false;
       if (current.status === 'done') return undefined;
+      if (current.lastRunStatus === run.status && current.activeRunId === run.id) return undefined;
+      changed = true;
       const next: PlanItem = { ...current, lastRunStatus: run.status, activeRunId: run.id };
 
       if (STARTED.includes(run.status)) next.status = 'in_progress';
@@ -93,11 +97,12 @@ export class PlanLinker {
       return next;
     });
 
-    if (item) {
+    if (item && changed) {
       this.deps.logger.info({ runId: run.id, item: item.number, status: item.status, runStatus: run.status }, 'plan item follows run');
       await this.changed();
+      return item;
     }
-    return item;
+    return undefined;
   }
 
   /**
@@ -112,7 +117,7 @@ export class PlanLinker {
     const remaining = eta ? undefined : estimateRemainingMs(run);
     const estimated = eta ?? (remaining !== undefined ? new Date(this.deps.clock.now().getTime() + remaining) : undefined);
     const item = await this.deps.store.update(ref, (current) => {
-      if (current.status === 'done') return undefined;
+      if (current.status === 'done' || !isNewProgress(current, run, estimated)) return undefined;
       const next: PlanItem = { ...current };
       if (run.step !== undefined && run.maxSteps !== undefined) next.progress = { step: run.step, maxSteps: run.maxSteps };
       if (estimated) next.eta = estimated.toISOString();
@@ -185,4 +190,21 @@ export class PlanLinker {
       this.deps.logger.warn({ err: error }, 'refreshing views after a plan change failed');
     }
   }
+}
+
+/** Progress worth a write: another whole percent, or an ETA that moved by a minute or more. */
+function isNewProgress(item: PlanItem, run: RunRecord, eta: Date | undefined): boolean {
+  const percent = (step?: number, max?: number): number | undefined => (step !== undefined && max ? Math.floor((step / max) * 100) : undefined);
+  if (percent(run.step, run.maxSteps) !== percent(item.progress?.step, item.progress?.maxSteps)) return true;
+  if (!eta) return false;
+  return !item.eta || Math.abs(new Date(item.eta).getTime() - eta.getTime()) >= 60_000;
+}
+
+/** Makes `runId` the item's active run; the previous run's status no longer applies. */
+function withNewRun(item: PlanItem, runId: string): PlanItem {
+  const next: PlanItem = { ...item, runIds: [...item.runIds, runId], activeRunId: runId };
+  delete next.lastRunStatus;
+  delete next.progress;
+  delete next.eta;
+  return next;
 }

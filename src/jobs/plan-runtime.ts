@@ -1,0 +1,126 @@
+/**
+ * The weekly plan in one object, for `src/main.ts`:
+ *
+ *   const plan = createPlanRuntime({ config, redisUrl, chat, runs: jobs.runStore, logger });
+ *   await plan.start();                      // worker role: reminders, digest, plan worker
+ *   deps.plan = plan.ports;                  // `/plan` handlers
+ *   app.event('app_home_opened', ({ event }) => plan.publishHome(event.user));
+ *   runThread hook: (run) => plan.onRunUpdated(run)   // after every stored run change
+ *   /train: const link = await plan.linkRunToPlan(run)
+ */
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+import type { ChatPort } from '../bot/chat-port.js';
+import { translator } from '../bot/i18n.js';
+import { renderHome } from '../bot/home-view.js';
+import type { PlanPorts } from '../commands/plan-command.js';
+import type { RunReader } from '../commands/deps.js';
+import { weekKeyOf } from '../commands/plan-week.js';
+import type { Config } from '../config/schema.js';
+import { systemClock, type Clock } from './clock.js';
+import { PlanLinker, type LinkableRun, type LinkOutcome } from './plan-links.js';
+import { PlanStore } from './plan-store.js';
+import { PlanJobs } from './plan-worker.js';
+import type { RunRecord } from './run-types.js';
+
+export interface PlanRuntimeDeps {
+  config: Config;
+  redisUrl: string;
+  chat: ChatPort;
+  runs: Pick<RunReader, 'listActive'>;
+  logger: Logger;
+  clock?: Clock;
+  /** Plan queue name; tests use a fresh one. */
+  queueName?: string;
+}
+
+export interface PlanRuntime {
+  store: PlanStore;
+  linker: PlanLinker;
+  jobs: PlanJobs;
+  ports: PlanPorts;
+  /** Upserts the digest schedulers, schedules reminders and starts the plan worker. */
+  start(): Promise<void>;
+  /** Publishes a person's App Home tab and keeps it refreshed from now on. */
+  publishHome(userId: string): Promise<void>;
+  /** Links a new run to its plan item; call once after the run is stored. */
+  linkRunToPlan(run: LinkableRun): Promise<LinkOutcome>;
+  /** Follows a stored run change: item status, progress, ETA warning, App Home. */
+  onRunUpdated(run: RunRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger.child({ component: 'plan' });
+  const { config } = deps;
+  const redis = new Redis(deps.redisUrl, { maxRetriesPerRequest: null });
+  const store = new PlanStore(redis, config.redisPrefix, clock);
+
+  const publishHome = async (userId: string): Promise<void> => {
+    const locale = config.team.members.find((member) => member.id === userId)?.locale ?? config.locale;
+    const now = clock.now();
+    const week = weekKeyOf(now, config.timezone);
+    const [items, runs] = await Promise.all([store.list(week), deps.runs.listActive()]);
+    const view = renderHome({ week, items, runs, now, timeZone: config.timezone, locale, t: translator(locale) });
+    await deps.chat.publishHome(userId, view);
+  };
+
+  // One refresh at a time per process; changes during a refresh trigger one more.
+  let refreshing: Promise<void> | undefined;
+  let dirty = false;
+  const refreshHomes = async (): Promise<void> => {
+    if (refreshing) {
+      dirty = true;
+      return refreshing;
+    }
+    refreshing = (async () => {
+      do {
+        dirty = false;
+        for (const userId of await store.listHomeViewers()) {
+          try {
+            await publishHome(userId);
+          } catch (error) {
+            logger.warn({ err: error, user: userId }, 'App Home refresh failed');
+          }
+        }
+      } while (dirty);
+    })().finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
+  };
+
+  const linker = new PlanLinker({ store, chat: deps.chat, clock, config, logger, onPlanChanged: refreshHomes });
+  const jobs = new PlanJobs({ connection: redis, prefix: config.redisPrefix, store, chat: deps.chat, config, clock, logger, ...(deps.queueName ? { queueName: deps.queueName } : {}) });
+
+  return {
+    store,
+    linker,
+    jobs,
+    ports: { store, scheduleReminders: (item) => jobs.scheduleReminders(item), planChanged: refreshHomes },
+    start: () => jobs.start(),
+    async publishHome(userId) {
+      await store.addHomeViewer(userId);
+      await publishHome(userId);
+    },
+    linkRunToPlan: (run) => linker.linkRunToPlan(run),
+    async onRunUpdated(run) {
+      // Run status changes (of any run) change the Home tab's active runs; the stored
+      // last status tells a change from a progress update across processes.
+      const previous = await redis.getset(`${config.redisPrefix}:plan:run-status:${run.id}`, run.status);
+      await redis.expire(`${config.redisPrefix}:plan:run-status:${run.id}`, 30 * 24 * 3600);
+      if (previous !== run.status) {
+        const item = await linker.onRunStatusChanged(run);
+        if (!item) await refreshHomes();
+      }
+      if (run.status === 'running' && run.step !== undefined) await linker.onRunProgress(run);
+    },
+    async close() {
+      await refreshing;
+      await jobs.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { SlackChat } from '../../src/bot/slack-chat.js';
+import { loadConfig } from '../../src/config/load.js';
+import { ManualClock } from '../../src/jobs/clock.js';
+import { createPlanRuntime, type PlanRuntime } from '../../src/jobs/plan-runtime.js';
+import { RunStore } from '../../src/jobs/run-store.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+
+let redisServer: TestRedis;
+let slack: FakeSlack;
+let redis: Redis;
+const runtimes: PlanRuntime[] = [];
+
+beforeAll(async () => {
+  redisServer = await startRedis();
+  slack = await startFakeSlack();
+  redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+});
+
+afterAll(async () => {
+  for (const runtime of runtimes) await runtime.close();
+  redis.disconnect();
+  await slack.stop();
+  await redisServer.stop();
+});
+
+async function setUp() {
+  const base = loadConfig('config/trainops.example.yaml');
+  const config = { ...base, redisPrefix: uniquePrefix('runtime') };
+  const clock = new ManualClock('2026-11-30T09:30:00+08:00');
+  const runStore = new RunStore(redis, config.redisPrefix, clock);
+  const plan = createPlanRuntime({
+    config,
+    redisUrl: redisServer.url,
+    chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url }),
+    runs: runStore,
+    logger: pino({ level: 'silent' }),
+    clock,
+  });
+  runtimes.push(plan);
+  await plan.store.add(
+    '2026-W49',
+    { number: '2.1', title: '训练并部署医疗 phi4', due: new Date('2026-11-30T18:00:00+08:00').toISOString(), dueText: '周一完成', owner: 'U01CHENCHEN', vm: 'yanshiyiliao', recipe: 'medical-phi4', kind: 'train_deploy' },
+    'U01LINA',
+  );
+  return { plan, runStore };
+}
+
+function homeViews(userId: string): Array<{ blocks: Array<{ text?: { text?: string } }> }> {
+  return slack
+    .callsOf('views.publish')
+    .filter((call) => call.body.user_id === userId)
+    .map((call) => call.body.view as { blocks: Array<{ text?: { text?: string } }> });
+}
+
+function homeText(view: { blocks: Array<{ text?: { text?: string } }> } | undefined): string {
+  return (view?.blocks ?? []).map((block) => block.text?.text ?? '').join('\n');
+}
+
+describe('PlanRuntime', () => {
+  it('publishes the App Home tab', async () => {
+    const { plan } = await setUp();
+    await plan.publishHome('U01LINA');
+
+    const text = homeText(homeViews('U01LINA').at(-1));
+    expect(text).toContain('*2.1* 训练并部署医疗 phi4 · <@U01CHENCHEN> · yanshiyiliao · 11月30日 周一 18:00 · 待办');
+    expect(text).toContain('现在没有进行中的运行。');
+  });
+
+  it('refreshes the home tab when a linked run starts', async () => {
+    const { plan, runStore } = await setUp();
+    await plan.publishHome('U01LIUYANG');
+    const before = homeViews('U01LIUYANG').length;
+
+    const run = await runStore.create({ kind: 'train', recipe: 'medical-phi4', vm: 'yanshiyiliao', userId: 'U01CHENCHEN', channel: 'CRUNS', overrides: {} });
+    const link = await plan.linkRunToPlan(run);
+    expect(link.outcome === 'linked' && link.automatic).toBe(true);
+
+    const started = await runStore.transition(run.id, 'starting_vm');
+    await plan.onRunUpdated(started);
+
+    expect((await plan.store.get({ week: '2026-W49', number: '2.1' }))?.status).toBe('in_progress');
+    const views = homeViews('U01LIUYANG');
+    expect(views.length).toBeGreaterThan(before);
+    // This member reads English.
+    const text = homeText(views.at(-1));
+    expect(text).toContain('In progress');
+    expect(text).toContain(`#${run.id} medical-phi4 on yanshiyiliao · Starting VM`);
+  });
+
+  it('progress update alone keeps the item', async () => {
+    const { plan, runStore } = await setUp();
+    const run = await runStore.create({ kind: 'train', recipe: 'medical-phi4', vm: 'yanshiyiliao', userId: 'U01CHENCHEN', channel: 'CRUNS', overrides: {} });
+    await plan.linkRunToPlan(run);
+    await plan.onRunUpdated({ ...run, status: 'running' });
+    await plan.onRunUpdated({ ...run, status: 'running', step: 10, maxSteps: 100 });
+
+    const item = await plan.store.get({ week: '2026-W49', number: '2.1' });
+    expect(item?.status).toBe('in_progress');
+    expect(item?.progress).toEqual({ step: 10, maxSteps: 100 });
+  });
+});
