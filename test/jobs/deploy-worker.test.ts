@@ -1,0 +1,186 @@
+/**
+ * Deployments end to end: real redis-server, real sshd as the VM, the run worker, and a
+ * fake OpenAI-compatible server (test/fixtures/fake_openai_server.py) started by the
+ * recipe's command in place of vLLM.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { SlackChat } from '../../src/bot/slack-chat.js';
+import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
+import { stopDeployment } from '../../src/jobs/deploy-worker.js';
+import { enqueueRun } from '../../src/jobs/run-queue.js';
+import type { RunRecord } from '../../src/jobs/run-types.js';
+import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
+import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
+import { HostPool } from '../../src/remote/host-pool.js';
+import { signalRun } from '../../src/remote/launcher.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { getFreePort } from '../support/free-port.js';
+import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+
+const FAKE_SERVER = path.resolve(import.meta.dirname, '../fixtures/fake_openai_server.py');
+const CHANNEL = 'C0DEPLOY1';
+const USER = 'U0ALICE01';
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+function serverCommand(mode: string): string[] {
+  return ['python3', FAKE_SERVER, '--port', '{port}', '--model', '{served_model_name}', '--mode', mode, '--startup-seconds', '1'];
+}
+
+describe('deploy worker', () => {
+  let redis: TestRedis;
+  let sshd: TestSshd;
+  let slack: FakeSlack;
+  let runtime: JobsRuntime;
+  let hosts: HostPool;
+  let config: Config;
+  let workdir: string;
+  let port: number;
+
+  beforeAll(async () => {
+    [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
+  });
+
+  afterEach(async () => {
+    // Servers outlive SSH by design, so stop every one this test launched.
+    const host = await hosts.get('gpu1');
+    const runDirs = await readdir(path.join(workdir, 'runs')).catch(() => [] as string[]);
+    for (const runId of runDirs) await signalRun(host, path.join(workdir, 'runs', runId), 'KILL').catch(() => undefined);
+    await runtime.close();
+    await hosts.closeAll();
+  });
+
+  afterAll(async () => {
+    await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
+  });
+
+  async function start(): Promise<void> {
+    workdir = path.join(sshd.workdir, uniquePrefix('vm'));
+    port = await getFreePort();
+    const deploy = { kind: 'deploy' as const, model: 'demo-model', port, host: '127.0.0.1', healthPollSeconds: 0.3, smokePrompt: 'hello' };
+    const input: ConfigInput = {
+      locale: 'en',
+      redisPrefix: `${redis.prefix}${uniquePrefix('deploy')}`,
+      slack: { mode: 'console', channel: CHANNEL },
+      team: { members: [{ id: USER, name: 'Alice', roles: ['admin'] }] },
+      vms: { gpu1: { ...vmConfigFor(sshd), workdir } },
+      recipes: {
+        good: { ...deploy, command: serverCommand('healthy'), healthTimeoutSeconds: 20 },
+        stuck: { ...deploy, command: serverCommand('never-healthy'), healthTimeoutSeconds: 4 },
+        crashing: { ...deploy, command: serverCommand('crash-after-start'), healthTimeoutSeconds: 20 },
+      },
+      runs: { lostAfterSeconds: 600, pollSeconds: 0.3, maxConcurrentPerWorker: 4 },
+    };
+    config = configSchema.parse(input);
+    hosts = new HostPool(config.vms, logger);
+    runtime = createJobsRuntime({
+      config,
+      redisUrl: redis.url,
+      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
+      hosts,
+      vmControl: new AlwaysOnVmControl(),
+      logger,
+      queueName: uniquePrefix('runs'),
+      worker: { lockDuration: 4000, stalledInterval: 1000, pollMs: 300 },
+      announcer: { channelIntervalMs: 20, updateIntervalMs: 100, claimTtlMs: 3000 },
+    });
+    runtime.startWorkers();
+  }
+
+  async function deploy(recipe: string): Promise<RunRecord> {
+    const run = await runtime.runStore.create({ kind: 'deploy', recipe, vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {} });
+    const rooted = await runtime.runThread.postThreadRoot(run);
+    await enqueueRun(runtime.runQueue, rooted);
+    return rooted;
+  }
+
+  async function waitForStatus(runId: string, statuses: string[], timeoutMs = 25_000): Promise<RunRecord> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const run = await runtime.runStore.require(runId);
+      if (statuses.includes(run.status)) return run;
+      if (Date.now() > deadline) throw new Error(`run #${runId} still ${run.status} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  function threadText(run: RunRecord): string {
+    return slack
+      .callsOf('chat.postMessage')
+      .filter((call) => call.status === 200 && call.body.thread_ts === run.threadTs)
+      .map((call) => String(call.body.text))
+      .join('\n');
+  }
+
+  it('serves a healthy server and reports it', async () => {
+    await start();
+    const run = await deploy('good');
+
+    const serving = await waitForStatus(run.id, ['serving', 'failed']);
+
+    expect(serving.status).toBe('serving');
+    expect(serving.deployment?.models).toEqual(['demo-model']);
+    expect(serving.deployment?.endpoint).toBe(`http://127.0.0.1:${port}/v1`);
+    await slack.waitFor(() => threadText(serving).includes('Deployed and serving'));
+    const text = threadText(serving);
+    expect(text).toContain('demo-model');
+    expect(text).toMatch(/Smoke test \(\d+ ms\): 我是测试模型。/);
+    const active = await runtime.runStore.listActive();
+    expect(active.map((entry) => entry.id)).toContain(run.id);
+  });
+
+  it('keeps the old server when the new one never gets healthy', async () => {
+    await start();
+    const old = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+    expect(old.status).toBe('serving');
+
+    const stuck = await deploy('stuck');
+    const failed = await waitForStatus(stuck.id, ['failed', 'serving']);
+
+    expect(failed.status).toBe('failed');
+    expect(failed.failureMessage).toContain('within 4 s');
+    expect(failed.failureMessage).toContain(`#${old.id} keeps serving`);
+    expect((await runtime.runStore.require(old.id)).status).toBe('serving');
+  });
+
+  it('replaces the old server once the new one is healthy', async () => {
+    await start();
+    const old = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+
+    const replacement = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+
+    expect(replacement.status).toBe('serving');
+    expect(replacement.deployment?.replaced).toBe(old.id);
+    expect(replacement.deployment?.port).toBe(old.deployment!.port + 1);
+    const ended = await waitForStatus(old.id, ['succeeded', 'failed']);
+    expect(ended.status).toBe('succeeded');
+  });
+
+  it('fails a server that crashes after start', async () => {
+    await start();
+    const run = await deploy('crashing');
+
+    const failed = await waitForStatus(run.id, ['failed', 'serving']);
+
+    expect(failed.status).toBe('failed');
+    expect(failed.exitCode).toBe(3);
+    expect(failed.failureMessage).toContain('exited before passing its health check (exit code 3)');
+    expect(failed.failureMessage).toContain('crashing as asked');
+  });
+
+  it('stops a serving deployment on request', async () => {
+    await start();
+    const serving = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+
+    await stopDeployment({ store: runtime.runStore }, serving, config.vms.gpu1!, await hosts.get('gpu1'), USER);
+
+    const stopped = await waitForStatus(serving.id, ['succeeded', 'failed']);
+    expect(stopped.status).toBe('succeeded');
+    expect(stopped.cancelRequestedBy).toBe(USER);
+  });
+});
