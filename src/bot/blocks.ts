@@ -12,9 +12,9 @@ export const MESSAGE_TEXT_LIMIT = 39_000;
 
 /** action_id of the buttons in a run's thread; the value is the run id. */
 export const RUN_ACTIONS = {
-  cancel: 'trainops.run.cancel',
-  restart: 'trainops.run.restart',
-  logs: 'trainops.run.logs',
+  cancel: 'run_cancel',
+  restart: 'run_restart',
+  logs: 'run_logs',
 } as const;
 
 export function truncateText(text: string, limit: number): string {

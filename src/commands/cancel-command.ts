@@ -38,12 +38,12 @@ export const cancelCommand = defineCommand<CancelCommand>({
     }
 
     const result = await deps.runControl.cancelRun(run.id, ctx.userId);
-    if (result.outcome === 'not_found') {
-      await ctx.respond(ctx.t('core.error.run_not_found', { id: command.runId }));
-    } else if (result.outcome === 'already_final') {
+    ctx.logger.info({ runId: run.id, outcome: result.kind }, 'cancel handled');
+    if (result.kind === 'not_active') {
       await ctx.respond(ctx.t('core.cancel.already_final', { id: run.id, status: ctx.t(`runs.status.${result.run.status}`) }));
+    } else if (result.kind === 'signalled') {
+      await ctx.respond(ctx.t('core.cancel.signalled', { id: run.id }));
     } else {
-      ctx.logger.info({ runId: run.id }, 'run cancelled');
       await ctx.respond(ctx.t('core.cancel.done', { id: run.id }));
     }
   },

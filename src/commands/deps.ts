@@ -4,12 +4,17 @@ import type { ChatPort } from '../bot/chat-port.js';
 import type { Translate } from '../bot/i18n.js';
 import type { Config, Locale } from '../config/schema.js';
 import type { Clock } from '../jobs/clock.js';
+import type { RunControl } from '../jobs/run-control.js';
+import type { RunStore } from '../jobs/run-store.js';
 import type { OverrideValue, RunKind, RunRecord } from '../jobs/run-types.js';
+import type { HostProvider } from '../remote/host.js';
+import type { VmControl } from '../remote/vm-control.js';
 import type { CommandRegistry } from './registry.js';
 
 /**
- * The ports every command handler receives. Features that need more (VM control, the
- * plan store, on-call) add an optional field with module augmentation in their own file:
+ * The ports every command handler receives. A feature that needs another port (the
+ * plan store, on-call) adds an optional field here, or with module augmentation in its
+ * own file:
  *
  *   declare module './deps.js' {
  *     interface HandlerDeps { vmControl?: VmControl }
@@ -20,7 +25,9 @@ import type { CommandRegistry } from './registry.js';
  */
 export interface HandlerDeps {
   readonly config: Config;
-  readonly runStore: RunReader;
+  /** Run records in Redis. */
+  readonly runStore: RunStore;
+  /** Cancel, restart and log reads of runs on their hosts. */
   readonly runControl: RunControl;
   readonly enqueue: EnqueueRun;
   readonly chat: ChatPort;
@@ -29,31 +36,14 @@ export interface HandlerDeps {
   readonly translate: (locale: Locale) => Translate;
   /** The registered commands, for `/help` and name suggestions. */
   readonly registry: CommandRegistry;
+  /** VM power control (Azure, or always-on for VMs without an azure section). */
+  readonly vmControl?: VmControl;
+  /** Hosts of the VMs, for commands that look at a VM directly. */
+  readonly hosts?: HostProvider;
 }
 
-/** Reads of the run records in Redis (implemented by the jobs' RunStore). */
-export interface RunReader {
-  get(id: string): Promise<RunRecord | undefined>;
-  /** Runs in an active status, in any order. */
-  listActive(): Promise<RunRecord[]>;
-  /** The latest `limit` runs whatever their status, newest first. */
-  listRecent(limit: number): Promise<RunRecord[]>;
-  /** The run whose thread root is `channel`/`threadTs`. */
-  findByThread(channel: string, threadTs: string): Promise<RunRecord | undefined>;
-}
-
-export type CancelOutcome =
-  | { outcome: 'cancelled'; run: RunRecord }
-  | { outcome: 'already_final'; run: RunRecord }
-  | { outcome: 'not_found' };
-
-/** Actions on a running run (implemented in src/jobs). */
-export interface RunControl {
-  /** Sends SIGTERM to the run's process (or drops the queued job) and marks it cancelled. */
-  cancelRun(runId: string, byUserId: string): Promise<CancelOutcome>;
-  /** The last `lines` lines of the run's train.log; empty when nothing was written yet. */
-  readRunLog(runId: string, lines: number): Promise<{ text: string; exists: boolean }>;
-}
+/** The run reads that listing commands need; the Redis RunStore provides them. */
+export type RunReader = Pick<RunStore, 'get' | 'listActive' | 'listRecent' | 'findByThread'>;
 
 /** What a person asked to run, after parsing and permission checks. */
 export interface RunRequest {
@@ -62,7 +52,7 @@ export interface RunRequest {
   vm: string;
   userId: string;
   channel: string;
-  /** Validated overrides keyed by trainer option name. */
+  /** Validated overrides keyed by the recipe's override name (`lr`). */
   overrides: Record<string, OverrideValue>;
   planItem?: string;
   sourceRunId?: string;

@@ -1,10 +1,14 @@
 import { cancelCommand } from './cancel-command.js';
 import { helpCommand } from './help-command.js';
 import { logsCommand } from './logs-command.js';
-import { CommandRegistry, type CommandSpec } from './registry.js';
+import { oncallAckAction, oncallCommand } from './oncall-command.js';
+import { planCommand, planImportCancelAction, planImportConfirmAction } from './plan-command.js';
+import { CommandRegistry, type ActionSpec, type CommandSpec } from './registry.js';
+import { restartCommand } from './restart-command.js';
 import { runsCommand } from './runs-command.js';
 import { statusCommand } from './status-command.js';
 import { trainCommand } from './train-command.js';
+import { vmCommand } from './vm-command.js';
 
 /**
  * Every command the bot understands. A feature adds its `defineCommand` export here,
@@ -17,9 +21,16 @@ export const allCommands: readonly CommandSpec<any>[] = [
   statusCommand,
   logsCommand,
   cancelCommand,
+  restartCommand,
+  oncallCommand,
+  vmCommand,
+  planCommand,
   helpCommand,
 ];
 
+/** Button handlers beyond the run buttons, one entry per `action_id`. */
+export const allActions: readonly ActionSpec[] = [oncallAckAction, planImportConfirmAction, planImportCancelAction];
+
 export function createCommandRegistry(): CommandRegistry {
-  return new CommandRegistry(allCommands);
+  return new CommandRegistry(allCommands, allActions);
 }

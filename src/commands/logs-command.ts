@@ -3,6 +3,7 @@ import { isParseError, parseError } from './parse-error.js';
 import { defineCommand } from './registry.js';
 import { isRunRef, parseRunRef } from './run-ref.js';
 import { tokenize } from './tokenize.js';
+import { MAX_LOG_LINES } from '../jobs/run-control.js';
 
 /**
  * `/logs [#id] [n]`: the last n lines of the run's train.log. Short output is an
@@ -15,7 +16,6 @@ export interface LogsCommand {
 }
 
 export const DEFAULT_LOG_LINES = 50;
-export const MAX_LOG_LINES = 2000;
 /** Room left in a section for the title and the code fence. */
 const INLINE_LIMIT = 2800;
 
@@ -61,7 +61,7 @@ export const logsCommand = defineCommand<LogsCommand>({
     }
 
     const shownLines = text.split('\n').length;
-    const title = ctx.t('core.logs.title', { id: run.id, lines: shownLines });
+    const title = `${ctx.t('core.logs.title', { id: run.id, lines: shownLines })}${log.truncated ? ` ${ctx.t('core.logs.truncated')}` : ''}`;
     if (text.length <= INLINE_LIMIT) {
       await ctx.respond({ text: `${title}\n${text}`, blocks: [section(`${title}\n${codeBlock(text)}`)] });
       return;

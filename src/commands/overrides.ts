@@ -5,8 +5,9 @@ import { suggestName } from './suggest.js';
 
 /**
  * Command-line overrides such as `lr=1e-4 epochs=2`, checked against the recipe's
- * declared specs (type, range, allowed values). The result maps trainer option names
- * (`learning_rate`) to typed values that go into run.json; no value ever reaches a shell.
+ * declared specs (type, range, allowed values). The result maps override names as the
+ * recipe declares them (`lr`) to typed values; run.json writes each to its spec's
+ * `field` (`learning_rate`). No value ever reaches a shell.
  */
 export type OverrideMap = Record<string, OverrideValue>;
 
@@ -18,7 +19,7 @@ export function isAssignment(token: string): boolean {
   return ASSIGNMENT.test(token);
 }
 
-/** Parses `name=value` tokens into trainer fields; returns the first problem as a ParseError. */
+/** Parses `name=value` tokens into typed values by override name; returns the first problem as a ParseError. */
 export function parseOverrides(tokens: readonly string[], specs: Readonly<Record<string, OverrideSpec>>): OverrideMap | ParseError {
   const result: OverrideMap = {};
   const seen = new Set<string>();
@@ -43,7 +44,7 @@ export function parseOverrides(tokens: readonly string[], specs: Readonly<Record
 
     const value = parseValue(name, raw, spec);
     if (typeof value === 'object') return value;
-    result[spec.field] = value;
+    result[name] = value;
   }
   return result;
 }

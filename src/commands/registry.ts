@@ -1,4 +1,4 @@
-import type { CommandContext, ParseContext } from './context.js';
+import type { CommandContext, ParseContext, Reply } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import type { ParseError } from './parse-error.js';
 
@@ -32,6 +32,29 @@ export function defineCommand<C>(spec: CommandSpec<C>): CommandSpec<C> {
   return spec;
 }
 
+/** A button click, already acknowledged, as an action handler sees it. */
+export interface ActionRequest {
+  readonly actionId: string;
+  /** The button's `value`. */
+  readonly value: string;
+  readonly userId: string;
+  readonly channel: string;
+  /** The message that holds the button. */
+  readonly messageTs?: string;
+  readonly threadTs?: string;
+  respond(reply: Reply | string): Promise<void>;
+}
+
+/**
+ * A Block Kit button handler (`action_id`). Features whose buttons do more than run a
+ * command (the on-call acknowledge button) register one in `src/commands/index.ts`.
+ * The run buttons (cancel, restart, logs) need none: they run `/cancel #id` and so on.
+ */
+export interface ActionSpec {
+  readonly actionId: string;
+  handle(action: ActionRequest, deps: HandlerDeps): Promise<void>;
+}
+
 export class DuplicateCommandError extends Error {
   constructor(readonly word: string) {
     super(`command name or alias "${word}" is registered twice`);
@@ -42,9 +65,25 @@ export class DuplicateCommandError extends Error {
 export class CommandRegistry {
   private readonly byWord = new Map<string, CommandSpec>();
   private readonly ordered: CommandSpec[] = [];
+  private readonly actions = new Map<string, ActionSpec>();
 
-  constructor(specs: readonly CommandSpec<any>[] = []) {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own type
+  constructor(specs: readonly CommandSpec<any>[] = [], actions: readonly ActionSpec[] = []) {
     for (const spec of specs) this.register(spec);
+    for (const action of actions) this.registerAction(action);
+  }
+
+  registerAction(action: ActionSpec): void {
+    if (this.actions.has(action.actionId)) throw new DuplicateCommandError(action.actionId);
+    this.actions.set(action.actionId, action);
+  }
+
+  findAction(actionId: string): ActionSpec | undefined {
+    return this.actions.get(actionId);
+  }
+
+  actionIds(): string[] {
+    return [...this.actions.keys()];
   }
 
   register<C>(spec: CommandSpec<C>): void {

@@ -12,7 +12,7 @@ import { tokenize } from './tokenize.js';
 export interface TrainCommand {
   readonly recipe: string;
   readonly vm: string;
-  /** Validated values keyed by trainer option name (`learning_rate`). */
+  /** Validated values keyed by override name (`lr`). */
   readonly overrides: OverrideMap;
   readonly planItem?: string;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -23,6 +24,12 @@ export class ConfigError extends Error {
 export interface LoadOptions {
   /** Python used for `transport: local` VMs that set no `python` (the demo's venv). */
   localPython?: string;
+  /**
+   * Folder that relative paths of `transport: local` VMs are taken from: their
+   * `workdir` and the dataset paths of recipes that default to them. Without it they
+   * stay relative, which the hosts read as relative to the home folder.
+   */
+  baseDir?: string;
 }
 
 /** Reads and validates the config file at `path`; throws ConfigError listing every problem. */
@@ -69,12 +76,27 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
 }
 
 function applyLocalDefaults(raw: unknown, options: LoadOptions): void {
-  if (!options.localPython || !isObject(raw) || !isObject(raw.vms)) return;
-  for (const vm of Object.values(raw.vms)) {
-    if (isObject(vm) && vm.transport === 'local' && vm.python === undefined) {
-      vm.python = options.localPython;
+  if (!isObject(raw) || !isObject(raw.vms)) return;
+  const localVms = new Set<string>();
+
+  for (const [name, vm] of Object.entries(raw.vms)) {
+    if (!isObject(vm) || vm.transport !== 'local') continue;
+    localVms.add(name);
+    if (options.localPython && vm.python === undefined) vm.python = options.localPython;
+    if (options.baseDir && typeof vm.workdir === 'string') vm.workdir = absolute(vm.workdir, options.baseDir);
+  }
+
+  if (!options.baseDir || !isObject(raw.recipes)) return;
+  for (const recipe of Object.values(raw.recipes)) {
+    if (!isObject(recipe) || typeof recipe.vm !== 'string' || !localVms.has(recipe.vm)) continue;
+    for (const key of ['dataset', 'path']) {
+      if (typeof recipe[key] === 'string') recipe[key] = absolute(recipe[key], options.baseDir);
     }
   }
+}
+
+function absolute(filePath: string, baseDir: string): string {
+  return filePath.startsWith('~') || path.isAbsolute(filePath) ? filePath : path.resolve(baseDir, filePath);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

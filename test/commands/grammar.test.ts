@@ -59,13 +59,13 @@ describe('tokenize', () => {
 
 describe('train grammar', () => {
   it.each([
-    ['train medical-phi4 on yanshiyiliao lr=1e-4 epochs=2', { recipe: 'medical-phi4', vm: 'yanshiyiliao', overrides: { learning_rate: 1e-4, num_train_epochs: 2 } }],
+    ['train medical-phi4 on yanshiyiliao lr=1e-4 epochs=2', { recipe: 'medical-phi4', vm: 'yanshiyiliao', overrides: { lr: 1e-4, epochs: 2 } }],
     ['train medical-phi4 在 yanshiyiliao', { recipe: 'medical-phi4', vm: 'yanshiyiliao', overrides: {} }],
-    ['训练 medical-phi4在yanshi batch=8', { recipe: 'medical-phi4', vm: 'yanshi', overrides: { per_device_train_batch_size: 8 } }],
+    ['训练 medical-phi4在yanshi batch=8', { recipe: 'medical-phi4', vm: 'yanshi', overrides: { batch: 8 } }],
     ['train medical-phi4', { recipe: 'medical-phi4', vm: 'yanshiyiliao', overrides: {} }],
     ['train Medical-Phi4 xunlian', { recipe: 'medical-phi4', vm: 'xunlian', overrides: {} }],
     ['train phi35moe-medical bits=4 for 2.3', { recipe: 'phi35moe-medical', vm: 'xunlian', overrides: { bits: '4' }, planItem: '2.3' }],
-    ['train sft-rl-phi4 LR=5e-6', { recipe: 'sft-rl-phi4', vm: 'yanshi', overrides: { learning_rate: 5e-6 } }],
+    ['train sft-rl-phi4 LR=5e-6', { recipe: 'sft-rl-phi4', vm: 'yanshi', overrides: { lr: 5e-6 } }],
   ])('%s', (text, expected) => {
     expect(parse(text)).toEqual(expected);
   });

@@ -114,3 +114,19 @@ describe('readEnv', () => {
     expect(redactUrl('redis://:secret@10.0.0.1:6379/0')).toBe('redis://:***@10.0.0.1:6379/0');
   });
 });
+
+describe('local paths', () => {
+  it('are taken from baseDir for local VMs', () => {
+    const config = loadConfig('config/demo.yaml', { baseDir: '/srv/trainops' });
+    expect(config.vms.local?.workdir).toBe('/srv/trainops/.trainops/demo');
+    const recipe = config.recipes.demo;
+    expect(recipe?.kind === 'train' && recipe.dataset).toBe('/srv/trainops/python/trainops_trainer/samples/medical_sample.jsonl');
+  });
+
+  it('stay as written for SSH VMs', () => {
+    const config = loadConfig('config/trainops.example.yaml', { baseDir: '/srv/trainops' });
+    expect(config.vms.yanshi?.workdir).toBe('~/trainops');
+    const recipe = config.recipes['medical-phi4'];
+    expect(recipe?.kind === 'train' && recipe.dataset).toBe('~/data/medical-r1/train.jsonl');
+  });
+});

@@ -1,0 +1,141 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import { tz } from '@date-fns/tz';
+import { format } from 'date-fns';
+
+import type { Block, ChatPort, OutgoingMessage, PostedMessage } from './chat-port.js';
+
+/**
+ * `ChatPort` that plays Slack in a terminal for the demo: channel messages print flush
+ * left, thread replies indented under their root, updates to a message print again as
+ * they happen, ephemeral replies are marked as such, and uploaded files are written to
+ * `fileDir` with their path printed.
+ */
+export interface ConsoleChatOptions {
+  output: NodeJS.WritableStream;
+  /** Folder for uploaded files (loss charts, long logs). */
+  fileDir: string;
+  timezone: string;
+  /** Labels in the person's language. */
+  labels: { ephemeral: string; updated: string; file: string };
+  /** Display names by Slack user id, shown in place of `<@U…>` mentions. */
+  userNames?: Readonly<Record<string, string>>;
+}
+
+const INDENT = '    ';
+
+export class ConsoleChat implements ChatPort {
+  private counter = 0;
+  /** Thread of each posted message (undefined for channel messages), for indenting updates. */
+  private readonly threadOf = new Map<string, string | undefined>();
+  /** Latest rendered text of each message, so an update prints only the lines that changed. */
+  private readonly rendered = new Map<string, string>();
+
+  constructor(private readonly options: ConsoleChatOptions) {}
+
+  async postMessage(message: OutgoingMessage): Promise<PostedMessage> {
+    const ts = this.nextTs();
+    const text = this.render(message.text, message.blocks);
+    this.threadOf.set(ts, message.threadTs);
+    this.rendered.set(ts, text);
+    this.print(text, message.threadTs !== undefined);
+    return { channel: message.channel, ts };
+  }
+
+  async updateMessage(target: PostedMessage, message: { text: string; blocks?: Block[] }): Promise<void> {
+    const inThread = this.threadOf.get(target.ts) !== undefined;
+    const text = this.render(message.text, message.blocks);
+    const before = new Set((this.rendered.get(target.ts) ?? '').split('\n'));
+    this.rendered.set(target.ts, text);
+
+    const lines = text.split('\n');
+    const changed = lines.filter((line, index) => index > 0 && !before.has(line));
+    if (changed.length === 0 && before.has(lines[0] ?? '')) return;
+    this.print(`${this.options.labels.updated} ${[lines[0], ...changed].join('\n')}`, inThread);
+  }
+
+  async postEphemeral(message: OutgoingMessage & { user: string }): Promise<void> {
+    this.print(`${this.options.labels.ephemeral} ${this.render(message.text, message.blocks)}`, message.threadTs !== undefined);
+  }
+
+  async uploadFile(upload: { channel: string; threadTs?: string; filename: string; title: string; content: Buffer }): Promise<void> {
+    await mkdir(this.options.fileDir, { recursive: true });
+    const target = path.join(this.options.fileDir, `${this.nextTs()}-${path.basename(upload.filename)}`);
+    await writeFile(target, upload.content);
+    this.print(`${this.options.labels.file} ${upload.title}: ${target}`, upload.threadTs !== undefined);
+  }
+
+  async publishHome(): Promise<void> {
+    // The console has no App Home tab.
+  }
+
+  /** Prints a line that is not a Slack message (banner, prompt hints). */
+  note(text: string): void {
+    this.options.output.write(`${text}\n`);
+  }
+
+  private render(text: string, blocks: readonly Block[] | undefined): string {
+    const names = this.options.userNames ?? {};
+    return renderMessage(text, blocks).replace(/@([UW][A-Z0-9]+)/g, (whole, id: string) => (names[id] ? `@${names[id]}` : whole));
+  }
+
+  private print(text: string, inThread: boolean): void {
+    const time = format(new Date(), 'HH:mm:ss', { in: tz(this.options.timezone) });
+    const prefix = inThread ? `${INDENT}↳ ` : '';
+    const continuation = inThread ? `${INDENT}  ` : '  ';
+    const lines = text.split('\n');
+    const body = [`${prefix}[${time}] ${lines[0] ?? ''}`, ...lines.slice(1).map((line) => `${continuation}${line}`)];
+    this.options.output.write(`${body.join('\n')}\n`);
+  }
+
+  private nextTs(): string {
+    this.counter += 1;
+    return `${Math.floor(Date.now() / 1000)}.${String(this.counter).padStart(6, '0')}`;
+  }
+}
+
+/** Renders Block Kit to plain text: section and header text, context lines, buttons as [label]. */
+export function renderMessage(text: string, blocks: readonly Block[] | undefined): string {
+  if (!blocks || blocks.length === 0) return stripMarkdown(text);
+  const lines: string[] = [];
+  for (const block of blocks) {
+    const textObject = block.text as { text?: string } | undefined;
+    switch (block.type) {
+      case 'header':
+      case 'section':
+        if (textObject?.text) lines.push(stripMarkdown(textObject.text));
+        for (const field of (block.fields as Array<{ text?: string }> | undefined) ?? []) {
+          if (field.text) lines.push(stripMarkdown(field.text));
+        }
+        break;
+      case 'context':
+        lines.push(
+          ((block.elements as Array<{ text?: string }> | undefined) ?? [])
+            .map((element) => stripMarkdown(element.text ?? ''))
+            .filter(Boolean)
+            .join(' · '),
+        );
+        break;
+      case 'actions':
+        lines.push(
+          ((block.elements as Array<{ text?: { text?: string } }> | undefined) ?? []).map((element) => `[${element.text?.text ?? '?'}]`).join(' '),
+        );
+        break;
+      case 'image':
+        lines.push(`(${String(block.alt_text ?? 'image')})`);
+        break;
+      default:
+        break;
+    }
+  }
+  return lines.filter((line) => line.length > 0).join('\n') || stripMarkdown(text);
+}
+
+function stripMarkdown(text: string): string {
+  return text
+    .replace(/```\n?/g, '')
+    .replace(/\*([^*\n]+)\*/g, '$1')
+    .replace(/<@([A-Z0-9]+)>/g, '@$1')
+    .replace(/<([^|>]+)\|([^>]+)>/g, '$2');
+}

@@ -1,0 +1,210 @@
+import { mkdirSync, createWriteStream } from 'node:fs';
+import path from 'node:path';
+
+import type { Logger } from 'pino';
+
+import { createBotApp, type BotApp } from './bot/app.js';
+import type { ChatPort } from './bot/chat-port.js';
+import { ConsoleChat } from './bot/console-chat.js';
+import { runConsoleSession } from './bot/console-session.js';
+import { createHandlerDeps } from './bot/handler-deps.js';
+import { translate } from './bot/i18n.js';
+import { RedisRequestDeduper } from './bot/request-dedupe.js';
+import { SlackChat } from './bot/slack-chat.js';
+import { createCommandRegistry } from './commands/index.js';
+import { readEnv, redactUrl, secretValues, type Env } from './config/env.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { systemClock } from './jobs/clock.js';
+import { createJobsRuntime, type JobsRuntime } from './jobs/runtime.js';
+import { createLogger } from './logging.js';
+import { RoutingVmControl } from './remote/always-on-vm-control.js';
+import { createAzureCredential } from './remote/azure-credential.js';
+import { AzureVmControl } from './remote/azure-vm-control.js';
+import { HostPool } from './remote/host-pool.js';
+import type { VmControl } from './remote/vm-control.js';
+import { Redis } from 'ioredis';
+
+/**
+ * `trainops [all|bot|worker|console]`: one program, several roles. `bot` receives Slack
+ * requests, `worker` runs the jobs, `all` (the default) does both in one process, and
+ * `console` plays Slack in this terminal (also what `all` does when `slack.mode` is
+ * `console`). More workers can join at any time against the same Redis.
+ */
+export type Role = 'all' | 'bot' | 'worker' | 'console';
+
+const ROLES: readonly Role[] = ['all', 'bot', 'worker', 'console'];
+/**
+ * BullMQ queue of runs. NOTE: the default name `runs` puts BullMQ's `<prefix>:runs:active`
+ * list on the RunStore's `<prefix>:runs:active` set (WRONGTYPE errors), so the runtime
+ * gets another name until the two key schemes are separated.
+ */
+const RUN_QUEUE = 'run-jobs';
+const USAGE = `usage: trainops [${ROLES.join('|')}]
+
+  all      Slack receiver and job workers in one process (default)
+  bot      Slack receiver only
+  worker   job workers only
+  console  play Slack in this terminal (the demo)
+
+Environment: TRAINOPS_CONFIG (default config/trainops.yaml), REDIS_URL, SLACK_BOT_TOKEN,
+SLACK_APP_TOKEN (Socket Mode), SLACK_SIGNING_SECRET (HTTP), AZURE_* , LOG_LEVEL.`;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const word = argv[0] ?? 'all';
+  if (word === '--help' || word === '-h' || word === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (!ROLES.includes(word as Role)) {
+    process.stderr.write(`trainops: unknown role "${word}"\n${USAGE}\n`);
+    return 2;
+  }
+
+  const env = readEnv();
+  let config: Config;
+  try {
+    config = loadConfig(env.configPath, { localPython: env.localPython, baseDir: process.cwd() });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+
+  const role: Role = word === 'all' && config.slack.mode === 'console' ? 'console' : (word as Role);
+  const problems = missingSettings(role, config, env);
+  if (problems.length > 0) {
+    process.stderr.write(`trainops ${role} cannot start:\n${problems.map((line) => `  ${line}`).join('\n')}\n`);
+    return 1;
+  }
+
+  return role === 'console' ? runConsole(config, env) : runServer(role, config, env);
+}
+
+/** Every missing environment variable for the role, reported together. */
+export function missingSettings(role: Role, config: Config, env: Env): string[] {
+  const problems: string[] = [];
+  if (!env.redisUrl) problems.push('REDIS_URL is not set (for example redis://127.0.0.1:6379)');
+  if (role === 'console') return problems;
+
+  if (!env.slackBotToken) problems.push('SLACK_BOT_TOKEN is not set (the xoxb- token of the Slack app)');
+  if (role !== 'worker') {
+    if (config.slack.mode === 'socket' && !env.slackAppToken) {
+      problems.push('SLACK_APP_TOKEN is not set (the xapp- app-level token with connections:write, for Socket Mode)');
+    }
+    if (config.slack.mode === 'http' && !env.slackSigningSecret) {
+      problems.push('SLACK_SIGNING_SECRET is not set (Basic Information > Signing Secret, for the HTTP receiver)');
+    }
+  }
+  return problems;
+}
+
+function createVmControl(config: Config, env: Env, logger: Logger): VmControl {
+  const managed = Object.values(config.vms).some((vm) => vm.azure !== undefined);
+  if (!managed) return new RoutingVmControl(undefined);
+  const credential = createAzureCredential(env.azure);
+  return new RoutingVmControl(
+    new AzureVmControl({
+      vms: config.vms,
+      credential,
+      ...(env.azure.resourceManagerUrl ? { endpoint: env.azure.resourceManagerUrl } : {}),
+      logger: logger.child({ component: 'azure' }),
+    }),
+  );
+}
+
+async function runServer(role: Exclude<Role, 'console'>, config: Config, env: Env): Promise<number> {
+  const logger = createLogger({ level: env.logLevel, secrets: secretValues(env) });
+  const redisUrl = env.redisUrl!;
+  logger.info({ role, config: env.configPath, redis: redactUrl(redisUrl), mode: config.slack.mode }, 'trainops starting');
+
+  const chat = new SlackChat({ token: env.slackBotToken!, ...(env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {}) });
+  const hosts = new HostPool(config.vms, logger.child({ component: 'hosts' }));
+  const vmControl = createVmControl(config, env, logger);
+  const jobs = createJobsRuntime({ config, redisUrl, chat, hosts, vmControl, logger, queueName: RUN_QUEUE });
+  if (role !== 'bot') jobs.startWorkers();
+
+  let bot: BotApp | undefined;
+  let redis: Redis | undefined;
+  if (role !== 'worker') {
+    redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const registry = createCommandRegistry();
+    const deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts });
+    bot = createBotApp({
+      botToken: env.slackBotToken!,
+      ...(env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {}),
+      receiver:
+        config.slack.mode === 'http'
+          ? { mode: 'http', signingSecret: env.slackSigningSecret!, port: config.slack.port }
+          : { mode: 'socket', appToken: env.slackAppToken! },
+      deps,
+      dedupe: new RedisRequestDeduper(redis, config.redisPrefix),
+      logger,
+    });
+    await bot.start();
+  }
+
+  const stopped = new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info({ role }, 'trainops started');
+  await stopped;
+
+  logger.info({ role }, 'trainops stopping');
+  await bot?.stop();
+  await jobs.close();
+  await hosts.closeAll();
+  redis?.disconnect();
+  logger.info({ role }, 'trainops stopped');
+  return 0;
+}
+
+async function runConsole(config: Config, env: Env): Promise<number> {
+  // Logs go to a file so they do not interleave with the chat on the terminal.
+  const logDir = path.resolve('.trainops');
+  mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, 'console.log');
+  const logger = createLogger({ level: env.logLevel, secrets: secretValues(env), destination: createWriteStream(logFile, { flags: 'a' }) });
+  logger.info({ config: env.configPath, redis: redactUrl(env.redisUrl!) }, 'console starting');
+
+  const t = (key: string): string => translate(config.locale, key);
+  const chat = new ConsoleChat({
+    output: process.stdout,
+    fileDir: path.join(logDir, 'files'),
+    timezone: config.timezone,
+    labels: { ephemeral: t('console.ephemeral'), updated: t('console.updated'), file: t('console.file') },
+    userNames: Object.fromEntries(config.team.members.map((member) => [member.id, member.name])),
+  });
+  const hosts = new HostPool(config.vms, logger.child({ component: 'hosts' }));
+  const vmControl = createVmControl(config, env, logger);
+  const jobs = createJobsRuntime({ config, redisUrl: env.redisUrl!, chat: chat as ChatPort, hosts, vmControl, logger, queueName: RUN_QUEUE });
+  jobs.startWorkers();
+
+  const registry = createCommandRegistry();
+  const deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts });
+  const member = config.team.members.find((candidate) => candidate.roles.includes('admin')) ?? config.team.members[0]!;
+
+  let code: number;
+  try {
+    code = await runConsoleSession({ deps, chat, input: process.stdin, output: process.stdout, userId: member.id });
+    await waitForIdleQueue(jobs);
+  } finally {
+    await jobs.close();
+    await hosts.closeAll();
+  }
+  chat.note(`${t('console.log_file')} ${logFile}`);
+  return code;
+}
+
+/** Waits until no run job is active or waiting, so the last thread replies are posted before closing. */
+async function waitForIdleQueue(jobs: JobsRuntime, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const counts = await jobs.runQueue.getJobCounts('active', 'waiting', 'delayed', 'prioritized');
+    if (Object.values(counts).every((count) => count === 0)) return;
+    await systemClock.sleep(200);
+  }
+}
