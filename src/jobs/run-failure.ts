@@ -138,10 +138,8 @@ async function recordFailure(
 
   return deps.store.update(run.id, (current) => {
     if (current.attempt !== run.attempt) return undefined;
-    // The worker may already have stored the final status: keep it and add the class,
-    // except that a lost host whose VM turns out deallocated is a failure, not unknown.
-    const replaceStatus = isActiveStatus(current.status) || (current.status === 'lost' && targetStatus === 'failed');
-    const status = replaceStatus ? targetStatus : current.status;
+    // The worker may already have stored the final status (`lost` for an evicted VM too): keep it and add the class.
+    const status = isActiveStatus(current.status) ? targetStatus : current.status;
     const attempts = current.attempts.map((attempt) =>
       attempt.attempt === current.attempt
         ? {
