@@ -1,4 +1,7 @@
+import { benchCommand } from './bench-command.js';
 import { cancelCommand } from './cancel-command.js';
+import { datasetCommand } from './dataset-command.js';
+import { deployCommand } from './deploy-command.js';
 import { helpCommand } from './help-command.js';
 import { logsCommand } from './logs-command.js';
 import { oncallAckAction, oncallCommand } from './oncall-command.js';
@@ -17,6 +20,9 @@ import { vmCommand } from './vm-command.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each entry has its own command type
 export const allCommands: readonly CommandSpec<any>[] = [
   trainCommand,
+  deployCommand,
+  datasetCommand,
+  benchCommand,
   runsCommand,
   statusCommand,
   logsCommand,
