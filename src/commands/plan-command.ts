@@ -1,6 +1,8 @@
 import { PLAN_ACTIONS, renderImportPreview } from '../bot/plan-import-view.js';
 import { renderPlan } from '../bot/plan-view.js';
+import type { LinkableRun, LinkOutcome } from '../jobs/plan-links.js';
 import type { PlanStore } from '../jobs/plan-store.js';
+import type { RunRecord } from '../jobs/run-types.js';
 import type { CommandContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { parsePlanMessage, type PlanImport } from './plan-import.js';
@@ -16,6 +18,8 @@ export interface PlanPorts {
   scheduleReminders(item: PlanItem): Promise<void>;
   /** Refreshes the App Home tabs after the plan changed. */
   planChanged(): Promise<void>;
+  /** Links a new run to its plan item (`for 2.1`, or an open item with its recipe and VM). */
+  linkRunToPlan(run: LinkableRun): Promise<LinkOutcome>;
 }
 
 declare module './deps.js' {
@@ -229,6 +233,38 @@ function kindOf(fields: PlanFields & { title: string }, deps: HandlerDeps): Plan
 function toDraft(item: PlanImport['items'][number]): PlanItemDraft {
   const { line: _line, warnings: _warnings, ...draft } = item;
   return draft;
+}
+
+/**
+ * Links a newly queued run to the plan and says so: in the run's thread for everyone,
+ * and as the returned sentence for the person's reply. Returns undefined when the run
+ * is not linked and no item was named. `/train` and `/deploy` call it after enqueueing.
+ */
+export async function announcePlanLink(run: RunRecord, ctx: Pick<CommandContext, 't' | 'locale' | 'logger'>, deps: HandlerDeps): Promise<string | undefined> {
+  if (!deps.plan) return undefined;
+  let outcome: LinkOutcome;
+  try {
+    outcome = await deps.plan.linkRunToPlan(run);
+  } catch (error) {
+    ctx.logger.warn({ err: error, runId: run.id }, 'linking the run to the plan failed');
+    return undefined;
+  }
+  if (outcome.outcome === 'none') return undefined;
+  if (outcome.outcome === 'not_found') return ctx.t('plan.link.not_found', { number: outcome.number });
+
+  const due = formatDue(new Date(outcome.item.due), deps.config.timezone, ctx.locale);
+  const params = { number: outcome.item.number, title: outcome.item.title, due };
+  const text = ctx.t(outcome.automatic ? 'plan.link.auto' : 'plan.link.linked', params);
+  if (run.threadTs) {
+    const teamText = deps.translate(deps.config.locale)(outcome.automatic ? 'plan.link.auto' : 'plan.link.linked', {
+      ...params,
+      due: formatDue(new Date(outcome.item.due), deps.config.timezone, deps.config.locale),
+    });
+    await deps.chat.postMessage({ channel: run.channel, threadTs: run.threadTs, text: teamText }).catch((error: unknown) => {
+      ctx.logger.warn({ err: error, runId: run.id }, 'posting the plan link in the run thread failed');
+    });
+  }
+  return text;
 }
 
 /** A button click as the registry hands it over; matches `ActionRequest` in `registry.ts`. */

@@ -1,3 +1,4 @@
+import { announcePlanLink } from './plan-command.js';
 import { defineCommand } from './registry.js';
 import { parseTrain, type TrainCommand } from './train-parse.js';
 
@@ -18,6 +19,8 @@ export const trainCommand = defineCommand<TrainCommand>({
       ...(command.planItem ? { planItem: command.planItem } : {}),
     });
     ctx.logger.info({ runId: run.id, recipe: run.recipe, vm: run.vm }, 'run queued');
-    await ctx.respond(ctx.t('core.train.queued', { id: run.id, recipe: run.recipe, vm: run.vm }));
+    const planLink = await announcePlanLink(run, ctx, deps);
+    const queued = ctx.t('core.train.queued', { id: run.id, recipe: run.recipe, vm: run.vm });
+    await ctx.respond(planLink ? `${queued}\n${planLink}` : queued);
   },
 });

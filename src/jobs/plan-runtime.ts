@@ -99,7 +99,7 @@ export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
     store,
     linker,
     jobs,
-    ports: { store, scheduleReminders: (item) => jobs.scheduleReminders(item), planChanged: refreshHomes },
+    ports: { store, scheduleReminders: (item) => jobs.scheduleReminders(item), planChanged: refreshHomes, linkRunToPlan: (run) => linker.linkRunToPlan(run) },
     start: () => jobs.start(),
     async publishHome(userId) {
       await store.addHomeViewer(userId);

@@ -18,6 +18,8 @@ export interface RunThreadDeps {
   t: Translate;
   logger: Logger;
   lostAfterSeconds: number;
+  /** Called with the stored run on every refresh (each transition and progress update); the plan follows runs through it. */
+  onRunChanged?: (run: RunRecord) => Promise<void>;
 }
 
 export class RunThread {
@@ -37,6 +39,7 @@ export class RunThread {
 
   /** Brings the root up to date with the run; coalesced, so calling it per event is fine. */
   async refreshRoot(run: RunRecord): Promise<void> {
+    await this.notifyRunChanged(run);
     if (!run.threadTs) return;
     await this.deps.announcer.updateRoot({ channel: run.channel, ts: run.threadTs }, formatThreadRoot(run, this.deps.t));
   }
@@ -81,6 +84,14 @@ export class RunThread {
       }
     } catch (error) {
       logger.warn({ err: error, runId: run.id }, 'loss chart upload failed; the outcome was posted without it');
+    }
+  }
+
+  private async notifyRunChanged(run: RunRecord): Promise<void> {
+    try {
+      await this.deps.onRunChanged?.(run);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, runId: run.id }, 'run change hook failed');
     }
   }
 }

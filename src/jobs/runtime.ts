@@ -31,6 +31,7 @@ import { createRunQueue, RUN_QUEUE_NAME, type RunJobData, type RunQueue } from '
 import { RunStore } from './run-store.js';
 import { RunThread } from './run-thread.js';
 import { startRunWorker, type RunWorkerDeps } from './run-worker.js';
+import type { RunRecord } from './run-types.js';
 
 export interface JobsRuntimeDeps {
   config: Config;
@@ -46,6 +47,8 @@ export interface JobsRuntimeDeps {
   queueName?: string;
   worker?: Pick<RunWorkerDeps, 'lockDuration' | 'stalledInterval' | 'maxStalledCount' | 'pollMs'>;
   announcer?: Pick<AnnouncerOptions, 'channelIntervalMs' | 'updateIntervalMs' | 'updatesPerMinute' | 'claimTtlMs'>;
+  /** Called after every stored run change that reaches the run's thread (the plan's `onRunUpdated`). */
+  onRunChanged?: (run: RunRecord) => Promise<void>;
 }
 
 export interface JobsRuntime {
@@ -72,7 +75,14 @@ export function createJobsRuntime(deps: JobsRuntimeDeps): JobsRuntime {
 
   const runStore = new RunStore(redis, prefix, clock);
   const announcer = new Announcer({ chat: deps.chat, redis, keys: runStore.keys, clock, logger, ...deps.announcer });
-  const runThread = new RunThread({ announcer, store: runStore, t, logger, lostAfterSeconds: deps.config.runs.lostAfterSeconds });
+  const runThread = new RunThread({
+    announcer,
+    store: runStore,
+    t,
+    logger,
+    lostAfterSeconds: deps.config.runs.lostAfterSeconds,
+    ...(deps.onRunChanged ? { onRunChanged: deps.onRunChanged } : {}),
+  });
   const queueName = deps.queueName ?? RUN_QUEUE_NAME;
   const runQueue = createRunQueue(redis, prefix, queueName);
   const runControl = new RunControl({ config: deps.config, store: runStore, queue: runQueue, thread: runThread, hosts: deps.hosts, clock, logger });

@@ -9,7 +9,7 @@ import { SlackChat } from '../../src/bot/slack-chat.js';
 import type { CommandContext, Reply } from '../../src/commands/context.js';
 import type { HandlerDeps } from '../../src/commands/deps.js';
 import { isParseError } from '../../src/commands/parse-error.js';
-import { handlePlanImportAction, planCommand } from '../../src/commands/plan-command.js';
+import { announcePlanLink, handlePlanImportAction, planCommand } from '../../src/commands/plan-command.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Locale } from '../../src/config/schema.js';
 import { ManualClock } from '../../src/jobs/clock.js';
@@ -42,17 +42,19 @@ async function setUp() {
   // Monday morning in Shanghai, when the team writes its plan.
   const clock = new ManualClock('2026-11-30T09:10:00+08:00');
   const logger = pino({ level: 'silent' });
+  const chat = new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url });
+  const runStore = new RunStore(redis, config.redisPrefix, clock);
   const plan = createPlanRuntime({
     config,
     redisUrl: redisServer.url,
-    chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url }),
-    runs: new RunStore(redis, config.redisPrefix, clock),
+    chat,
+    runs: runStore,
     logger,
     clock,
   });
   runtimes.push(plan);
   // Only the fields the plan handlers read; the other ports belong to other commands.
-  const deps = { config, clock, logger, translate: translator, plan: plan.ports } as unknown as HandlerDeps;
+  const deps = { config, clock, logger, chat, translate: translator, plan: plan.ports } as unknown as HandlerDeps;
   const replies: Reply[] = [];
 
   const context = (userId = 'U01LINA', locale: Locale = 'zh-CN'): CommandContext => ({
@@ -76,7 +78,7 @@ async function setUp() {
     await planCommand.handle(command, ctx, deps);
     return replies.at(-1)!;
   };
-  return { plan, clock, run, context, replies };
+  return { plan, clock, run, context, replies, deps, runStore };
 }
 
 function draftIdOf(reply: Reply): string {
@@ -174,5 +176,32 @@ describe('/plan items', () => {
     const { run } = await setUp();
     expect((await run('add "deploy phi4" due friday 5pm', 'U01LIUYANG', 'en')).text).toBe('Added plan item 1 "deploy phi4", due Fri Dec 4 17:00.');
     expect((await run('', 'U01LIUYANG', 'en')).text).toContain('This week 2026-W49 (Nov 30 – Dec 6)');
+  });
+});
+
+describe('announcePlanLink', () => {
+  it('says the run was linked automatically', async () => {
+    const { run, runStore, context, deps } = await setUp();
+    await run('add 2.1 "训练医疗 phi4" due 周三 vm yanshiyiliao recipe medical-phi4');
+
+    const created = await runStore.create({ kind: 'train', recipe: 'medical-phi4', vm: 'yanshiyiliao', userId: 'U01LINA', channel: 'CTRAIN', overrides: {} });
+    const queued = await runStore.setThreadTs(created.id, '7777.0001');
+    const text = await announcePlanLink(queued, context(), deps);
+
+    expect(text).toBe('配方和 VM 与计划 2.1「训练医疗 phi4」一致，已自动关联（截止 12月2日 周三 18:00）。');
+    const thread = slack.callsOf('chat.postMessage').filter((call) => call.body.thread_ts === '7777.0001');
+    expect(thread.map((call) => call.body.text)).toEqual([text]);
+  });
+
+  it('names a missing item', async () => {
+    const { runStore, context, deps } = await setUp();
+    const created = await runStore.create({ kind: 'train', recipe: 'comm', vm: 'xunlian', userId: 'U01LINA', channel: 'CTRAIN', overrides: {}, planItem: '4.2' });
+    expect(await announcePlanLink(created, context(), deps)).toBe('本周没有编号为 4.2 的计划，这个运行没有关联计划。');
+  });
+
+  it('stays quiet without a match', async () => {
+    const { runStore, context, deps } = await setUp();
+    const created = await runStore.create({ kind: 'train', recipe: 'comm', vm: 'xunlian', userId: 'U01LINA', channel: 'CTRAIN', overrides: {} });
+    expect(await announcePlanLink(created, context(), deps)).toBeUndefined();
   });
 });
