@@ -10,6 +10,8 @@ export interface OutgoingMessage {
   text: string;
   blocks?: Block[];
   threadTs?: string;
+  /** Idempotency key of a keyed announcement, stored with the message (Slack message metadata) so `findAnnouncement` can find it. */
+  announcementKey?: string;
 }
 
 export interface PostedMessage {
@@ -23,6 +25,13 @@ export interface ChatPort {
   postEphemeral(message: OutgoingMessage & { user: string }): Promise<void>;
   /** Uploads a file into a channel or thread (files.uploadV2 on Slack). */
   uploadFile(upload: { channel: string; threadTs?: string; filename: string; title: string; content: Buffer }): Promise<void>;
+  /**
+   * Finds a message posted with `announcementKey` among the replies of `threadTs` (or the
+   * channel's recent messages without a thread), so a worker that died between posting
+   * and recording a message does not post it again. Optional: adapters without it may
+   * repeat such a message.
+   */
+  findAnnouncement?(channel: string, threadTs: string | undefined, announcementKey: string): Promise<PostedMessage | undefined>;
   /** Publishes a user's App Home tab. */
   publishHome(userId: string, view: { type: 'home'; blocks: Block[] }): Promise<void>;
 }

@@ -26,6 +26,11 @@ export interface SlackChatOptions {
   timeoutMs?: number;
 }
 
+/** Slack message metadata type carrying the announcement key of a keyed post. */
+const ANNOUNCEMENT_EVENT_TYPE = 'trainops_announcement';
+/** Pages of thread replies searched for a lost announcement (200 replies a page). */
+const MAX_LOOKUP_PAGES = 10;
+
 export class SlackChat implements ChatPort {
   readonly client: WebClient;
 
@@ -49,9 +54,33 @@ export class SlackChat implements ChatPort {
         thread_ts: message.threadTs,
         unfurl_links: false,
         unfurl_media: false,
+        ...(message.announcementKey === undefined
+          ? {}
+          : { metadata: { event_type: ANNOUNCEMENT_EVENT_TYPE, event_payload: { key: message.announcementKey } } }),
       }),
     );
     return { channel: result.channel ?? message.channel, ts: String(result.ts) };
+  }
+
+  async findAnnouncement(channel: string, threadTs: string | undefined, announcementKey: string): Promise<PostedMessage | undefined> {
+    let cursor: string | undefined;
+    // A thread's replies, or the latest channel messages for a thread root (posted moments before).
+    for (let page = 0; page < MAX_LOOKUP_PAGES; page += 1) {
+      const result = await this.call(threadTs ? 'conversations.replies' : 'conversations.history', () =>
+        threadTs
+          ? this.client.conversations.replies({ channel, ts: threadTs, include_all_metadata: true, limit: 200, cursor })
+          : this.client.conversations.history({ channel, include_all_metadata: true, limit: 100, cursor }),
+      );
+      for (const message of result.messages ?? []) {
+        const metadata = message.metadata as { event_type?: string; event_payload?: { key?: unknown } } | undefined;
+        if (metadata?.event_type === ANNOUNCEMENT_EVENT_TYPE && metadata.event_payload?.key === announcementKey && message.ts) {
+          return { channel, ts: message.ts };
+        }
+      }
+      cursor = result.response_metadata?.next_cursor || undefined;
+      if (!cursor || !threadTs) return undefined;
+    }
+    return undefined;
   }
 
   async updateMessage(target: PostedMessage, message: { text: string; blocks?: Block[] }): Promise<void> {

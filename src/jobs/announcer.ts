@@ -6,7 +6,10 @@
  *   before the post and then holds the posted ts, so a re-delivered job that reaches
  *   the same announcement finds it done. A claim expires (`claimTtlMs`) unless its
  *   process keeps refreshing it, so a worker that dies mid-post does not block the
- *   message forever: the next worker claims it again and posts it.
+ *   message forever: the next worker claims it again. Because that worker may have
+ *   died after Slack got the message, the next one first looks for the key in the
+ *   thread (message metadata, `ChatPort.findAnnouncement`) and posts only if it is
+ *   absent. Uploads have no such lookup, so a chart may repeat in that narrow case.
  * - Messages to one channel are spaced `channelIntervalMs` apart (Slack allows about
  *   one message per second per channel). This state is per process on purpose: it
  *   paces this process's own calls.
@@ -80,11 +83,22 @@ export class Announcer {
 
   /** Posts `message` once for `key`; returns the message posted now or by an earlier attempt. */
   async post(key: string, message: OutgoingMessage): Promise<PostedMessage> {
-    const record = await this.once(key, async () => {
-      await this.paceChannel(message.channel);
-      const posted = await this.send(key, () => this.options.chat.postMessage(message));
-      return JSON.stringify(posted);
-    });
+    const { chat } = this.options;
+    const findEarlierPost = chat.findAnnouncement
+      ? async () => {
+          const found = await this.send(`find ${key}`, async () => chat.findAnnouncement?.(message.channel, message.threadTs, key));
+          return found === undefined ? undefined : JSON.stringify(found);
+        }
+      : undefined;
+    const record = await this.once(
+      key,
+      async () => {
+        await this.paceChannel(message.channel);
+        const posted = await this.send(key, () => chat.postMessage({ ...message, announcementKey: key }));
+        return JSON.stringify(posted);
+      },
+      findEarlierPost,
+    );
     return JSON.parse(record) as PostedMessage;
   }
 
@@ -150,8 +164,12 @@ export class Announcer {
     }
   }
 
-  /** Runs `perform` unless `key` is done; its return value becomes the key's record. */
-  private async once(key: string, perform: () => Promise<string>): Promise<string> {
+  /**
+   * Runs `perform` unless `key` is done; its return value becomes the key's record.
+   * When an earlier attempt got as far as sending but never recorded the result (its
+   * process died), `findEarlier` is asked first whether the message reached Slack.
+   */
+  private async once(key: string, perform: () => Promise<string>, findEarlier?: () => Promise<string | undefined>): Promise<string> {
     const { redis, keys, clock, logger } = this.options;
     const redisKey = keys.announcement(key);
     const claim = `pending:${this.owner}:${randomBytes(4).toString('hex')}`;
@@ -165,11 +183,15 @@ export class Announcer {
       await clock.sleep(Math.min(1000, this.claimTtlMs / 4));
     }
 
+    const triedKey = `${redisKey}:tried`;
     const refresh = setInterval(() => {
       void redis.pexpire(redisKey, this.claimTtlMs).catch((error: unknown) => logger.warn({ err: error, key }, 'could not refresh announcement claim'));
     }, this.claimTtlMs / 3);
     try {
-      const record = await perform();
+      const earlier = findEarlier && (await redis.exists(triedKey)) ? await findEarlier() : undefined;
+      if (earlier !== undefined) logger.info({ key }, 'found the announcement an earlier attempt posted; not posting again');
+      await redis.set(triedKey, '1', 'EX', RECORD_TTL_SECONDS);
+      const record = earlier ?? (await perform());
       await redis.set(redisKey, record, 'EX', RECORD_TTL_SECONDS);
       return record;
     } catch (error) {

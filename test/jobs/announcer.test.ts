@@ -60,6 +60,22 @@ describe('Announcer', () => {
     expect(slack.callsOf('chat.postMessage').filter((call) => call.body.channel === channel && call.status === 200)).toHaveLength(1);
   });
 
+  it('finds a post whose record was lost', async () => {
+    const keys = runKeys(`${server.prefix}${uniquePrefix('ann')}`);
+    const chat = new SlackChat({ token: 'x', slackApiUrl: slack.url });
+    const sender = new Announcer({ chat, redis, keys, clock: systemClock, logger: pino({ level: 'silent' }) });
+    const channel = uniquePrefix('C');
+    const root = await sender.post('root', { channel, text: 'root' });
+    // A worker that died right after Slack accepted its post: marked as tried, never recorded.
+    await redis.set(`${keys.announcement('run:3:progress:a1:s5')}:tried`, '1');
+    const earlier = await chat.postMessage({ channel, threadTs: root.ts, text: 'step 5', announcementKey: 'run:3:progress:a1:s5' });
+
+    const found = await sender.post('run:3:progress:a1:s5', { channel, threadTs: root.ts, text: 'step 5' });
+
+    expect(found).toEqual(earlier);
+    expect(slack.callsOf('chat.postMessage').filter((call) => call.body.channel === channel)).toHaveLength(2);
+  });
+
   it('obeys Retry-After and still delivers the final message', async () => {
     const sender = announcer();
     const channel = uniquePrefix('C');

@@ -187,9 +187,13 @@ describe('run worker end to end', () => {
     const runtime = startRuntime(config, queueName);
     const run = await createRun(runtime);
 
+    // node with the tsx loader rather than the tsx CLI, which would put the worker in a
+    // grandchild that SIGKILL of the child does not reach.
     const child = spawn(
-      path.join(REPO, 'node_modules/.bin/tsx'),
+      process.execPath,
       [
+        '--import',
+        'tsx',
         path.join(REPO, 'test/fixtures/run-worker-process.ts'),
         JSON.stringify({ config, redisUrl: redis.url, slackUrl: slack.url, queueName, worker: WORKER_OPTIONS, announcer: ANNOUNCER_OPTIONS }),
       ],
@@ -197,6 +201,7 @@ describe('run worker end to end', () => {
     );
     children.push(child);
     await slack.waitFor(() => progressSteps(run).length >= 3, 120_000);
+    expect(child.exitCode).toBeNull();
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     const stepsAtKill = progressSteps(run).length;

@@ -11,7 +11,8 @@
  * It records every call (method, parsed body, time) and serves the methods the bot uses,
  * including the three HTTP calls behind `files.uploadV2`: `files.getUploadURLExternal`
  * returns an `upload_url` on this server, the file bytes are POSTed there, and
- * `files.completeUploadExternal` finishes the upload. `apps.connections.open` returns a
+ * `files.completeUploadExternal` finishes the upload. `conversations.replies` and
+ * `conversations.history` return stored messages with their metadata. `apps.connections.open` returns a
  * `ws://` URL on this server; `onSocketModeUrl` lets a test serve that path itself.
  */
 import { randomBytes } from 'node:crypto';
@@ -40,6 +41,8 @@ export interface FakeSlackMessage {
   threadTs?: string;
   text: string;
   blocks?: unknown[];
+  /** Slack message metadata (`event_type`, `event_payload`) sent with chat.postMessage. */
+  metadata?: unknown;
   updates: number;
 }
 
@@ -60,6 +63,10 @@ export interface FakeSlack {
   /** The calls of one method, in arrival order. */
   callsOf(method: string): FakeSlackCall[];
   stop(): Promise<void>;
+}
+
+function toApiMessage(message: FakeSlackMessage): Record<string, unknown> {
+  return { type: 'message', ts: message.ts, thread_ts: message.threadTs, text: message.text, blocks: message.blocks, metadata: message.metadata };
 }
 
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'files', 'metadata', 'unfurl']);
@@ -145,7 +152,15 @@ export async function startFakeSlack(options: { botUserId?: string; teamId?: str
         if (!channel) return { ok: false, error: 'channel_not_found' };
         const ts = nextTs();
         const threadTs = body.thread_ts === undefined ? undefined : String(body.thread_ts);
-        const message: FakeSlackMessage = { channel, ts, threadTs, text: String(body.text ?? ''), blocks: body.blocks as unknown[] | undefined, updates: 0 };
+        const message: FakeSlackMessage = {
+          channel,
+          ts,
+          threadTs,
+          text: String(body.text ?? ''),
+          blocks: body.blocks as unknown[] | undefined,
+          metadata: body.metadata,
+          updates: 0,
+        };
         messages.set(`${channel}:${ts}`, message);
         return { ok: true, channel, ts, message: { type: 'message', text: message.text, ts, thread_ts: threadTs } };
       }
@@ -157,6 +172,15 @@ export async function startFakeSlack(options: { botUserId?: string; teamId?: str
         message.blocks = (body.blocks as unknown[] | undefined) ?? message.blocks;
         message.updates += 1;
         return { ok: true, channel, ts: message.ts, text: message.text };
+      }
+      case 'conversations.replies': {
+        const root = String(body.ts ?? '');
+        const thread = [...messages.values()].filter((message) => message.channel === channel && (message.ts === root || message.threadTs === root));
+        return { ok: true, messages: thread.map(toApiMessage), has_more: false, response_metadata: { next_cursor: '' } };
+      }
+      case 'conversations.history': {
+        const history = [...messages.values()].filter((message) => message.channel === channel && message.threadTs === undefined).reverse();
+        return { ok: true, messages: history.map(toApiMessage), has_more: false, response_metadata: { next_cursor: '' } };
       }
       case 'chat.postEphemeral':
         return { ok: true, message_ts: nextTs() };
