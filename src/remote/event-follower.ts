@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 
 import { isConnectionError } from './errors.js';
 import type { Host, HostProvider } from './host.js';
-import { readRunStatus } from './launcher.js';
+import { readExitCode, readRunStatus } from './launcher.js';
 import { parseEventChunk, type EndEvent, type MalformedLine, type RunEvent } from './run-events.js';
 
 export interface FollowRunEventsOptions {
@@ -46,6 +46,11 @@ export interface FollowRunEventsOptions {
   giveUpAfterMs?: number;
   /** After an `end` event, how long to wait for exit_code before returning without it. Default 30000. */
   exitCodeGraceMs?: number;
+  /**
+   * Milliseconds between checks that the process is alive (`kill -0`, one command per
+   * check). exit_code itself is read on every poll. Default 10000.
+   */
+  livenessCheckMs?: number;
   /** Bytes per read; grown when one line is longer. Default 1 MiB. */
   readBytes?: number;
   /** Clock in ms, for tests. Default Date.now. */
@@ -90,6 +95,7 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
   const initialBackoffMs = options.initialBackoffMs ?? 1000;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   const exitCodeGraceMs = options.exitCodeGraceMs ?? 30_000;
+  const livenessCheckMs = options.livenessCheckMs ?? 10_000;
   const eventsPath = `${options.runDir.replace(/\/+$/, '')}/events.jsonl`;
   const onMalformed =
     options.onMalformed ?? ((lines: MalformedLine[]) => options.logger?.warn({ lines }, 'skipped malformed lines in events.jsonl'));
@@ -100,6 +106,7 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
   let endSeenAt: number | null = null;
   let unreachableSince: number | null = null;
   let backoffMs = initialBackoffMs;
+  let livenessCheckedAt = Number.NEGATIVE_INFINITY;
 
   const result = (reason: FollowResult['reason'], exitCode: number | null = null): FollowResult => ({
     reason,
@@ -140,7 +147,7 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
     try {
       host = await options.hosts.get(options.vmName);
       await drain(host);
-      const state = await readRunStatus(host, options.runDir);
+      const exitCode = await readExitCode(host, options.runDir);
 
       if (unreachableSince !== null) {
         unreachableSince = null;
@@ -148,16 +155,21 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
         await callBack(() => options.onReconnected?.());
       }
 
-      if (state.exitCode !== null) {
+      if (exitCode !== null) {
         // The trainer flushed its last line before it exited, and the wrapper wrote exit_code after that.
         await drain(host);
-        return result('exited', state.exitCode);
+        return result('exited', exitCode);
       }
-      if (state.pid !== null && !state.alive) {
-        const recheck = await readRunStatus(host, options.runDir);
-        await drain(host);
-        if (recheck.exitCode !== null) return result('exited', recheck.exitCode);
-        return result('vanished');
+      if (now() - livenessCheckedAt >= livenessCheckMs) {
+        livenessCheckedAt = now();
+        const state = await readRunStatus(host, options.runDir);
+        if (state.pid !== null && !state.alive) {
+          // The wrapper may have written exit_code between the two reads of the status script.
+          const recheck = await readRunStatus(host, options.runDir);
+          await drain(host);
+          if (recheck.exitCode !== null) return result('exited', recheck.exitCode);
+          return result('vanished');
+        }
       }
       if (endSeenAt !== null && now() - endSeenAt >= exitCodeGraceMs) return result('ended');
     } catch (error) {

@@ -206,6 +206,15 @@ export async function readRunStatus(host: Host, runDir: string): Promise<RemoteR
   };
 }
 
+/**
+ * Reads exit_code over the file channel (SFTP for SSH hosts), which costs no command
+ * channel, so followers can check it on every poll. Null until the wrapper writes it.
+ */
+export async function readExitCode(host: Host, runDir: string): Promise<number | null> {
+  const file = await host.readFileRange(path.posix.join(runDir, 'exit_code'), 0, 64);
+  return file.exists ? parseInteger(file.data.toString('utf8')) : null;
+}
+
 // Arguments: $1 run dir, $2 signal name. Prints "signalled PID", "ended" or "not-started".
 // After KILL the wrapper cannot write exit_code, so this script writes 137 (128 + SIGKILL) for it.
 const SIGNAL_SCRIPT = `

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,10 +9,19 @@ import { followRunEvents, type FollowRunEventsOptions } from '../../src/remote/e
 import { HostPool } from '../../src/remote/host-pool.js';
 import { launchRun, readRunStatus, signalRun } from '../../src/remote/launcher.js';
 import type { RunEvent } from '../../src/remote/run-events.js';
+import type { VmConfig } from '../../src/config/schema.js';
 import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
 import { STAND_IN_TRAINER, runJsonFor, waitFor } from './run-helpers.js';
 
 const logger = pino({ level: 'silent' });
+
+const localVm: VmConfig = {
+  transport: 'local',
+  gpus: 0,
+  python: 'python3',
+  workdir: '~/trainops',
+  autoStop: { enabled: false, idleMinutes: 60, graceMinutes: 10 },
+};
 
 describe('followRunEvents over SSH', () => {
   let sshd: TestSshd;
@@ -35,6 +45,7 @@ describe('followRunEvents over SSH', () => {
       runDir,
       fromOffset: 0,
       pollMs: 50,
+      livenessCheckMs: 200,
       initialBackoffMs: 50,
       maxBackoffMs: 400,
       signal: new AbortController().signal,
@@ -201,5 +212,45 @@ describe('followRunEvents over SSH', () => {
       },
     });
     await expect(done).rejects.toBe(failure);
+  });
+});
+
+describe('followRunEvents on a local VM', () => {
+  let workdir: string;
+
+  beforeAll(async () => {
+    workdir = await mkdtemp(path.join(os.tmpdir(), 'trainops-local-vm-'));
+  });
+
+  afterAll(async () => {
+    await rm(workdir, { recursive: true, force: true });
+  });
+
+  it('launches once and follows to the end', async () => {
+    const pool = new HostPool({ here: { ...localVm, workdir } }, logger);
+    const host = await pool.get('here');
+    const { codeDir } = await syncCode(host, { localDir: STAND_IN_TRAINER, workdir });
+    const runDir = path.join(workdir, 'runs', '1');
+    const spec = { runDir, codeDir, python: 'python3', runJson: runJsonFor(runDir, '1', { max_steps: 5 }), attempt: 1 };
+
+    const launches = await Promise.all([launchRun(host, spec), launchRun(host, spec)]);
+    expect(launches.filter((launch) => !launch.attached)).toHaveLength(1);
+
+    const events: RunEvent[] = [];
+    const result = await followRunEvents({
+      hosts: pool,
+      vmName: 'here',
+      runDir,
+      fromOffset: 0,
+      pollMs: 50,
+      signal: AbortSignal.timeout(60_000),
+      onEvents: (batch) => {
+        events.push(...batch);
+      },
+    });
+
+    expect(result.exitCode).toBe(0);
+    expect(events.filter((event) => event.type === 'step')).toHaveLength(5);
+    expect((await readFile(path.join(runDir, 'launches.txt'), 'utf8')).split('\n').filter(Boolean)).toHaveLength(1);
   });
 });
