@@ -178,10 +178,9 @@ export function formatLoss(value: number): string {
   return Number(value.toPrecision(4)).toString();
 }
 
+/** A signed change, as the trainer's log prints it: `-0.089`, `+0.012`. */
 function formatChange(change: number): string {
-  const arrow = change < 0 ? '↓' : change > 0 ? '↑' : '→';
-  const sign = change > 0 ? '+' : '';
-  return `${arrow} ${sign}${formatLoss(change)}`;
+  return `${change > 0 ? '+' : ''}${formatLoss(change)}`;
 }
 
 function formatOverrides(overrides: RunRecord['overrides']): string {

@@ -48,7 +48,7 @@ export const runsMessages: CatalogPair = {
     'runs.launch.started': '训练进程已在 {vm} 上启动。',
     'runs.launch.reattached': '训练进程已在运行，重新接上跟踪。',
 
-    'runs.progress': '步数 {step}/{maxSteps} · 损失 {loss}（{lossChange}）· 学习率 {learningRate} · 轮次 {epoch}',
+    'runs.progress': '步数 {step}/{maxSteps} · 损失 {loss}（变化 {lossChange}）· 学习率 {learningRate} · 轮次 {epoch}',
     'runs.progress.first': '步数 {step}/{maxSteps} · 损失 {loss} · 学习率 {learningRate} · 轮次 {epoch}',
     'runs.checkpoint': '💾 已保存检查点（步数 {step}）：`{path}`',
     'runs.eval': '📊 评估（步数 {step}）：{metrics}',
@@ -128,7 +128,7 @@ export const runsMessages: CatalogPair = {
     'runs.launch.started': 'Trainer process started on {vm}.',
     'runs.launch.reattached': 'Trainer process already running; following it again.',
 
-    'runs.progress': 'Step {step}/{maxSteps} · loss {loss} ({lossChange}) · lr {learningRate} · epoch {epoch}',
+    'runs.progress': 'Step {step}/{maxSteps} · loss {loss} (change {lossChange}) · lr {learningRate} · epoch {epoch}',
     'runs.progress.first': 'Step {step}/{maxSteps} · loss {loss} · lr {learningRate} · epoch {epoch}',
     'runs.checkpoint': '💾 Checkpoint saved at step {step}: `{path}`',
     'runs.eval': '📊 Evaluation at step {step}: {metrics}',

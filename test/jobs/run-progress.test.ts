@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+
+import { applyRunEvents, type TrainerEvent } from '../../src/jobs/run-progress.js';
+import type { RunRecord } from '../../src/jobs/run-types.js';
+
+const run: RunRecord = {
+  id: '42',
+  kind: 'train',
+  recipe: 'medical-phi4',
+  vm: 'yanshiyiliao',
+  userId: 'U0ALICE01',
+  channel: 'C0TRAIN01',
+  overrides: {},
+  status: 'running',
+  attempt: 1,
+  attempts: [],
+  createdAt: '2026-12-07T09:00:00+08:00',
+  updatedAt: '2026-12-07T09:00:00+08:00',
+  eventOffset: 0,
+};
+
+function step(stepNumber: number, seconds: number, loss: number): TrainerEvent {
+  return {
+    type: 'step',
+    time: `2026-12-07T09:${String(Math.floor(seconds / 60)).padStart(2, '0')}:${String(seconds % 60).padStart(2, '0')}+08:00`,
+    step: stepNumber,
+    max_steps: 100,
+    epoch: stepNumber / 100,
+    loss,
+    learning_rate: 0.0002,
+  };
+}
+
+describe('applyRunEvents', () => {
+  it('takes step, loss, learning rate and epoch from steps', () => {
+    const applied = applyRunEvents(run, [step(10, 0, 2.5), step(20, 30, 2.1)], { everySeconds: 60 });
+
+    expect(applied.patch).toMatchObject({ step: 20, maxSteps: 100, loss: 2.1, learningRate: 0.0002, epoch: 0.2 });
+  });
+
+  it('throttles progress replies by trainer time', () => {
+    const applied = applyRunEvents(run, [step(10, 0, 2.5), step(20, 30, 2.1), step(30, 60, 1.9), step(40, 90, 1.8)], { everySeconds: 60 });
+
+    expect(applied.replies.map((reply) => reply.type === 'progress' && reply.step)).toEqual([10, 30]);
+  });
+
+  it('also posts every N steps', () => {
+    const applied = applyRunEvents(run, [step(10, 0, 2.5), step(20, 1, 2.1), step(30, 2, 1.9)], { everySeconds: 600, everySteps: 20 });
+
+    expect(applied.replies.map((reply) => reply.type === 'progress' && reply.step)).toEqual([10, 30]);
+  });
+
+  it('reports the loss change since the last reply', () => {
+    const applied = applyRunEvents({ ...run, lastProgress: { step: 5, loss: 3, at: '2026-12-07T08:00:00+08:00' } }, [step(10, 0, 2.5)], { everySeconds: 60 });
+
+    const [reply] = applied.replies;
+    expect(reply?.type === 'progress' && reply.lossChange).toBeCloseTo(-0.5);
+  });
+
+  it('keys replies by run, attempt and step', () => {
+    const applied = applyRunEvents({ ...run, attempt: 2 }, [step(10, 0, 2.5), { type: 'checkpoint', step: 10, path: '/o/checkpoint-10' }], { everySeconds: 60 });
+
+    expect(applied.replies.map((reply) => reply.key)).toEqual(['run:42:progress:a2:s10', 'run:42:checkpoint:a2:s10']);
+    expect(applied.patch.lastCheckpoint).toEqual({ step: 10, path: '/o/checkpoint-10' });
+  });
+
+  it('decides the same replies when a batch is applied again', () => {
+    const events = [step(10, 0, 2.5), step(20, 70, 2.1)];
+
+    const first = applyRunEvents(run, events, { everySeconds: 60 });
+    const again = applyRunEvents(run, events, { everySeconds: 60 });
+
+    expect(again.replies).toEqual(first.replies);
+  });
+
+  it('reads the end event', () => {
+    const applied = applyRunEvents(run, [{ type: 'end', status: 'failed', step: 12, output_path: null, error: { type: 'out_of_memory', message: 'CUDA out of memory' } }], {
+      everySeconds: 60,
+    });
+
+    expect(applied.end).toEqual({ status: 'failed', step: 12, outputPath: undefined, error: { type: 'out_of_memory', message: 'CUDA out of memory' } });
+  });
+
+  it('lists unknown event types', () => {
+    const applied = applyRunEvents(run, [{ type: 'unknown:v2:step' }], { everySeconds: 60 });
+
+    expect(applied.unknownTypes).toEqual(['unknown:v2:step']);
+    expect(applied.patch).toEqual({});
+  });
+
+  it('measures the step rate from the first step', () => {
+    const applied = applyRunEvents(run, [step(10, 0, 2.5), step(20, 30, 2.1)], { everySeconds: 60 });
+
+    expect(applied.patch.stepRateOrigin).toEqual({ step: 10, time: '2026-12-07T09:00:00+08:00' });
+    expect(applied.patch.lastStepTime).toBe('2026-12-07T09:00:30+08:00');
+  });
+});

@@ -1,0 +1,158 @@
+import { describe, expect, it } from 'vitest';
+
+import { findMissingKeys, translator } from '../../src/bot/i18n.js';
+import { renderLossChart } from '../../src/jobs/loss-chart.js';
+import { estimateRemainingMs, formatDuration, formatFinalMessage, formatOutboxItem, formatThreadRoot } from '../../src/jobs/run-reporter.js';
+import { canTransition } from '../../src/jobs/run-state.js';
+import type { RunRecord } from '../../src/jobs/run-types.js';
+import { sparkline } from '../../src/jobs/sparkline.js';
+
+const zh = translator('zh-CN');
+const en = translator('en');
+
+const run: RunRecord = {
+  id: '42',
+  kind: 'train',
+  recipe: 'medical-phi4',
+  vm: 'yanshiyiliao',
+  userId: 'U0ALICE01',
+  channel: 'C0TRAIN01',
+  threadTs: '1733300000.000100',
+  overrides: { lr: 0.0001, epochs: 2 },
+  status: 'running',
+  attempt: 1,
+  attempts: [],
+  createdAt: '2026-12-07T09:00:00+08:00',
+  updatedAt: '2026-12-07T09:10:00+08:00',
+  startedAt: '2026-12-07T09:00:00+08:00',
+  eventOffset: 100,
+  step: 200,
+  maxSteps: 1000,
+  loss: 1.23456,
+  stepRateOrigin: { step: 100, time: '2026-12-07T09:00:00+08:00' },
+  lastStepTime: '2026-12-07T09:10:00+08:00',
+};
+
+describe('formatThreadRoot', () => {
+  it('shows status, step, loss, ETA, VM, recipe, starter and overrides', () => {
+    const root = formatThreadRoot(run, zh);
+    const text = JSON.stringify(root.blocks);
+
+    expect(root.text).toContain('训练 #42 · medical-phi4 @ yanshiyiliao');
+    expect(text).toContain('训练中');
+    expect(text).toContain('*步数*：200 / 1000');
+    expect(text).toContain('*损失*：1.235');
+    expect(text).toContain('*预计剩余*：1 小时 20 分');
+    expect(text).toContain('<@U0ALICE01>');
+    expect(text).toContain('`lr=0.0001` `epochs=2`');
+  });
+
+  it('offers cancel while active and restart after the end', () => {
+    const active = JSON.stringify(formatThreadRoot(run, zh).blocks);
+    const ended = JSON.stringify(formatThreadRoot({ ...run, status: 'failed' }, zh).blocks);
+
+    expect(active).toContain('"action_id":"run_cancel","value":"42"');
+    expect(active).toContain('"action_id":"run_logs","value":"42"');
+    expect(ended).toContain('"action_id":"run_restart","value":"42"');
+    expect(ended).not.toContain('run_cancel');
+  });
+
+  it('formats in English', () => {
+    expect(formatThreadRoot(run, en).text).toBe('Training #42 · medical-phi4 @ yanshiyiliao · 🏃 Running');
+  });
+});
+
+describe('formatOutboxItem', () => {
+  it('writes progress like the training log', () => {
+    const text = formatOutboxItem(
+      { key: 'k', type: 'progress', step: 200, maxSteps: 1000, loss: 1.2346, lossChange: -0.0891, learningRate: 0.0002, epoch: 0.4 },
+      zh,
+    );
+
+    expect(text).toBe('步数 200/1000 · 损失 1.235（变化 -0.0891）· 学习率 2.00e-4 · 轮次 0.40');
+  });
+
+  it('leaves out the change on the first reply', () => {
+    const text = formatOutboxItem({ key: 'k', type: 'progress', step: 10, maxSteps: 1000, loss: 2, learningRate: 0.0002, epoch: 0.02 }, en);
+
+    expect(text).toBe('Step 10/1000 · loss 2 · lr 2.00e-4 · epoch 0.02');
+  });
+});
+
+describe('formatFinalMessage', () => {
+  it('reports success with duration, loss, adapter and sparkline', () => {
+    const final = formatFinalMessage(
+      { run: { ...run, status: 'succeeded', endedAt: '2026-12-07T10:30:00+08:00', outputPath: '/home/ml/trainops/runs/42/output' }, losses: [3, 2, 1.5, 1.2], lostAfterSeconds: 600 },
+      zh,
+    );
+
+    expect(final.text).toContain('用时 1 小时 30 分');
+    expect(final.text).toContain('最终损失 1.235');
+    expect(final.text).toContain('`/home/ml/trainops/runs/42/output`');
+    expect(final.text).toContain('损失曲线：█▄▂▁');
+  });
+
+  it('names who cancelled and the last checkpoint', () => {
+    const final = formatFinalMessage(
+      { run: { ...run, status: 'cancelled', cancelRequestedBy: 'U0BOB0001', lastCheckpoint: { step: 150, path: '/o/checkpoint-150' } }, losses: [], lostAfterSeconds: 600 },
+      zh,
+    );
+
+    expect(final.text).toContain('已取消（<@U0BOB0001>）');
+    expect(final.text).toContain('`/o/checkpoint-150`');
+  });
+
+  it('names the failure class', () => {
+    const final = formatFinalMessage({ run: { ...run, status: 'failed', failureClass: 'out_of_memory', failureMessage: 'CUDA out of memory' }, losses: [], lostAfterSeconds: 600 }, zh);
+
+    expect(final.text).toBe('❌ 训练失败（显存不足）：CUDA out of memory');
+  });
+});
+
+describe('run reporting helpers', () => {
+  it('estimates the remaining time from the step rate', () => {
+    expect(estimateRemainingMs(run)).toBe(80 * 60_000);
+    expect(estimateRemainingMs({ ...run, stepRateOrigin: undefined })).toBeUndefined();
+  });
+
+  it.each([
+    [5_000, '5 秒'],
+    [125_000, '2 分 5 秒'],
+    [3 * 3600_000 + 60_000, '3 小时 1 分'],
+    [50 * 3600_000, '2 天 2 小时'],
+  ])('formats %i ms as %s', (ms, text) => {
+    expect(formatDuration(ms, zh)).toBe(text);
+  });
+
+  it('draws a sparkline', () => {
+    expect(sparkline([1, 2, 3, 4, 5, 6, 7, 8])).toBe('▁▂▃▄▅▆▇█');
+    expect(sparkline([2, 2, 2])).toBe('▄▄▄');
+    expect(sparkline([])).toBe('');
+    expect(sparkline(Array.from({ length: 300 }, (_, index) => 300 - index), 30)).toHaveLength(30);
+  });
+
+  it('renders the loss chart as PNG', () => {
+    const png = renderLossChart(
+      Array.from({ length: 50 }, (_, index) => ({ step: index + 1, loss: 3 / (index + 1), learningRate: 0.0002 * (1 - index / 50) })),
+      '#42 medical-phi4',
+    );
+
+    expect(png?.subarray(1, 4).toString()).toBe('PNG');
+    expect(renderLossChart([{ step: 1 }], 'empty')).toBeUndefined();
+  });
+
+  it('keeps the state machine one way', () => {
+    expect(canTransition('queued', 'starting_vm')).toBe(true);
+    expect(canTransition('running', 'succeeded')).toBe(true);
+    expect(canTransition('succeeded', 'running')).toBe(false);
+    expect(canTransition('failed', 'restarting')).toBe(true);
+    expect(canTransition('running', 'running')).toBe(true);
+  });
+
+  it('has every run message in both locales', () => {
+    const missing = findMissingKeys();
+
+    expect(missing.missingInEn.filter((key) => key.startsWith('runs.'))).toEqual([]);
+    expect(missing.missingInZh.filter((key) => key.startsWith('runs.'))).toEqual([]);
+  });
+});
