@@ -64,23 +64,32 @@ export async function runConsoleSession(options: ConsoleSessionOptions): Promise
 }
 
 async function handleLine(line: string, deps: HandlerDeps, chat: ConsoleChat, channel: string, userId: string): Promise<void> {
-  const respond = async (reply: Reply | string): Promise<void> => {
-    const message = typeof reply === 'string' ? { text: reply } : reply;
-    await chat.postEphemeral({ channel, user: userId, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}) });
-  };
+  const responder =
+    (threadTs?: string) =>
+    async (reply: Reply | string): Promise<void> => {
+      const message = typeof reply === 'string' ? { text: reply } : reply;
+      await chat.postEphemeral({
+        channel,
+        user: userId,
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+        ...(threadTs ? { threadTs } : {}),
+      });
+    };
 
   const threadReply = THREAD_REPLY.exec(line);
   if (threadReply) {
     const run = await deps.runStore.get(threadReply[1]!);
     if (run?.threadTs) {
+      const respond = responder(run.threadTs);
       await dispatchCommand({ text: threadReply[2]!, userId, channel: run.channel, threadTs: run.threadTs, source: 'thread', respond }, deps);
       return;
     }
-    await respond(deps.translate(deps.config.locale)('core.error.run_not_found', { id: threadReply[1] }));
+    await responder()(deps.translate(deps.config.locale)('core.error.run_not_found', { id: threadReply[1] }));
     return;
   }
 
-  await dispatchCommand({ text: line, userId, channel, source: 'console', respond }, deps);
+  await dispatchCommand({ text: line, userId, channel, source: 'console', respond: responder() }, deps);
 }
 
 async function waitForRuns(ids: readonly string[], deps: HandlerDeps, chat: ConsoleChat, pollMs: number): Promise<number> {

@@ -1,0 +1,151 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createHandlerDeps } from '../../src/bot/handler-deps.js';
+import { SlackChat } from '../../src/bot/slack-chat.js';
+import type { Reply } from '../../src/commands/context.js';
+import type { HandlerDeps } from '../../src/commands/deps.js';
+import { dispatchCommand, type DispatchOutcome } from '../../src/commands/dispatch.js';
+import { createCommandRegistry } from '../../src/commands/index.js';
+import { parseConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/jobs/clock.js';
+import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
+import { createLogger } from '../../src/logging.js';
+import { RoutingVmControl } from '../../src/remote/always-on-vm-control.js';
+import { HostPool } from '../../src/remote/host-pool.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+
+const ADMIN = 'U0DEMO';
+const ONCALL = 'U0ONCALL';
+const MEMBER = 'U0MEMBER';
+const OTHER = 'U0OTHER';
+
+let redis: TestRedis;
+let slack: FakeSlack;
+let jobs: JobsRuntime;
+let hosts: HostPool;
+let deps: HandlerDeps;
+let workDir: string;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  slack = await startFakeSlack();
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'trainops-handlers-'));
+  const text = readFileSync('config/demo.yaml', 'utf8')
+    .replace('redisPrefix: trainops-demo', `redisPrefix: ${uniquePrefix('handlers')}`)
+    .replace(
+      '    - { id: U0DEMO, name: 演示用户, roles: [admin, oncall, member] }',
+      [
+        '    - { id: U0DEMO, name: 管理员, roles: [admin, member] }',
+        '    - { id: U0ONCALL, name: 值班员, roles: [oncall, member] }',
+        '    - { id: U0MEMBER, name: 成员甲, roles: [member] }',
+        '    - { id: U0OTHER, name: Other, roles: [member], locale: en }',
+      ].join('\n'),
+    );
+  const config = parseConfig(text, 'demo', { baseDir: workDir });
+  const logger = createLogger({ level: 'silent' });
+  const chat = new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url });
+  hosts = new HostPool(config.vms, logger);
+  jobs = createJobsRuntime({ config, redisUrl: redis.url, chat, hosts, vmControl: new RoutingVmControl(undefined), logger, queueName: uniquePrefix('q') });
+  deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry: createCommandRegistry() });
+});
+
+afterAll(async () => {
+  await jobs?.close();
+  await hosts?.closeAll();
+  await slack?.stop();
+  await redis?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+async function send(text: string, userId: string, threadTs?: string): Promise<{ outcome: DispatchOutcome; replies: Reply[] }> {
+  const replies: Reply[] = [];
+  const outcome = await dispatchCommand(
+    {
+      text,
+      userId,
+      channel: 'C0DEMO',
+      ...(threadTs ? { threadTs } : {}),
+      source: threadTs ? 'thread' : 'slash',
+      respond: async (reply) => {
+        replies.push(typeof reply === 'string' ? { text: reply } : reply);
+      },
+    },
+    deps,
+  );
+  return { outcome, replies };
+}
+
+describe('core command handlers', () => {
+  it('queues a run and lists it', async () => {
+    const train = await send('/train demo lr=1e-3', MEMBER);
+    expect(train.outcome).toBe('handled');
+    expect(train.replies[0]?.text).toBe('已排队：#1 demo 在 local。进度会发在频道里这次运行的线程中。');
+
+    const runs = await send('/runs', MEMBER);
+    expect(runs.replies[0]?.text).toContain('`#1` demo 在 local · 排队中 · 成员甲');
+  });
+
+  it('shows status from inside the run thread', async () => {
+    const run = await jobs.runStore.get('1');
+    const status = await send('status', MEMBER, run!.threadTs);
+    expect(status.outcome).toBe('handled');
+    expect(status.replies[0]?.text).toContain('运行 #1：demo 在 local');
+  });
+
+  it('ignores thread chatter that is not a command', async () => {
+    const run = await jobs.runStore.get('1');
+    expect((await send('看起来不错', MEMBER, run!.threadTs)).outcome).toBe('ignored');
+  });
+
+  it('shows the last log lines', async () => {
+    const runDir = path.join(workDir, '.trainops/demo/runs/1');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(path.join(runDir, 'train.log'), Array.from({ length: 30 }, (_, index) => `Step: ${index + 1}`).join('\n') + '\n');
+
+    const logs = await send('/logs #1 5', MEMBER);
+    expect(logs.replies[0]?.text).toBe('#1 train.log 最后 5 行：\nStep: 26\nStep: 27\nStep: 28\nStep: 29\nStep: 30');
+  });
+
+  it('rejects cancelling someone else’s run and names who may', async () => {
+    const cancel = await send('/cancel #1', OTHER);
+    expect(cancel.outcome).toBe('handled');
+    expect(cancel.replies[0]?.text).toBe('Only the person who started the run, on-call or an admin may do this: 成员甲、管理员、值班员.');
+    expect((await jobs.runStore.get('1'))?.status).toBe('queued');
+  });
+
+  it('lets on-call cancel a queued run', async () => {
+    const cancel = await send('/cancel #1', ONCALL);
+    expect(cancel.replies[0]?.text).toBe('已取消 #1。');
+    expect((await jobs.runStore.get('1'))?.status).toBe('cancelled');
+
+    const again = await send('/cancel #1', MEMBER);
+    expect(again.replies[0]?.text).toBe('#1 已经结束（已取消），无需取消。');
+  });
+
+  it('answers in the member’s own locale', async () => {
+    const help = await send('/help', OTHER);
+    expect(help.replies[0]?.text).toContain('TrainOps: commands');
+    expect(help.replies[0]?.text).toContain('/train <recipe>');
+  });
+
+  it('suggests the nearest command', async () => {
+    const unknown = await send('/trian demo', MEMBER);
+    expect(unknown.outcome).toBe('rejected');
+    expect(unknown.replies[0]?.text).toContain('你是不是想用 `/train`');
+  });
+
+  it('reports a missing run', async () => {
+    expect((await send('/status #99', MEMBER)).replies[0]?.text).toBe('找不到运行 #99。用 `/runs` 查看最近的运行。');
+  });
+
+  it('rejects people outside the team', async () => {
+    const stranger = await send('/runs', 'U0STRANGER');
+    expect(stranger.outcome).toBe('rejected');
+    expect(stranger.replies[0]?.text).toContain('请联系管理员加入：管理员');
+  });
+});
