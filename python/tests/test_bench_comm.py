@@ -58,7 +58,7 @@ def test_two_gloo_processes_write_results(tmp_path):
     completed = subprocess.run(
         [
             sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-            "-m", "trainops_trainer.bench_comm",
+            "-m", "trainops_trainer", "bench-comm",
             "--min_bytes", "1024", "--max_bytes", "8192", "--iterations", "3", "--warmup", "1",
             "--output", str(output),
         ],

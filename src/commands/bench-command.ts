@@ -1,3 +1,4 @@
+import { benchProcessCount } from '../jobs/bench-worker.js';
 import { parseBench, type BenchCommand } from './bench-parse.js';
 import { defineCommand } from './registry.js';
 
@@ -9,8 +10,8 @@ export const benchCommand = defineCommand<BenchCommand>({
   parse: parseBench,
   async handle(command, ctx, deps) {
     const run = await deps.enqueue({ kind: 'bench', recipe: command.recipe, vm: command.vm, userId: ctx.userId, channel: ctx.channel, overrides: {} });
-    const gpus = Math.max(deps.config.vms[command.vm]?.gpus ?? 1, 1);
+    const processes = benchProcessCount(deps.config.vms[command.vm] ?? { gpus: 0 });
     ctx.logger.info({ runId: run.id, vm: run.vm }, 'comm benchmark queued');
-    await ctx.respond(ctx.t('bench.queued', { id: run.id, vm: run.vm, gpus: gpus === 1 ? 2 : gpus }));
+    await ctx.respond(ctx.t('bench.queued', { id: run.id, vm: run.vm, gpus: processes }));
   },
 });
