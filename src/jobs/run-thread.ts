@@ -49,6 +49,11 @@ export class RunThread {
     await this.deps.announcer.post(key, { channel: run.channel, threadTs: run.threadTs, text });
   }
 
+  /** Uploads a file (a chart) into the run's thread once for `key`. */
+  async postFile(run: RunRecord, key: string, file: { filename: string; title: string; content: Buffer }): Promise<void> {
+    await this.deps.announcer.upload(key, { channel: run.channel, threadTs: run.threadTs, ...file });
+  }
+
   /** Posts the run's queued replies in order and removes each from the stored outbox once posted. */
   async flushOutbox(run: RunRecord): Promise<RunRecord> {
     let current = run;
