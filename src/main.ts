@@ -16,7 +16,9 @@ import { readEnv, redactUrl, secretValues, type Env } from './config/env.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { systemClock } from './jobs/clock.js';
+import { createPlanRuntime, type PlanRuntime } from './jobs/plan-runtime.js';
 import { createJobsRuntime, type JobsRuntime } from './jobs/runtime.js';
+import type { RunRecord } from './jobs/run-types.js';
 import { createLogger } from './logging.js';
 import { RoutingVmControl } from './remote/always-on-vm-control.js';
 import { createAzureCredential } from './remote/azure-credential.js';
@@ -123,16 +125,23 @@ async function runServer(role: Exclude<Role, 'console'>, config: Config, env: En
   const chat = new SlackChat({ token: env.slackBotToken!, ...(env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {}) });
   const hosts = new HostPool(config.vms, logger.child({ component: 'hosts' }));
   const vmControl = createVmControl(config, env, logger);
-  const jobs = createJobsRuntime({ config, redisUrl, chat, hosts, vmControl, logger, queueName: RUN_QUEUE });
+  // The plan follows runs through the jobs runtime's hook, and lists its active runs.
+  let plan: PlanRuntime | undefined;
+  const onRunChanged = async (run: RunRecord): Promise<void> => plan?.onRunUpdated(run);
+  const jobs = createJobsRuntime({ config, redisUrl, chat, hosts, vmControl, logger, queueName: RUN_QUEUE, onRunChanged });
+  plan = createPlanRuntime({ config, redisUrl, chat, runs: jobs.runStore, logger });
   if (role !== 'bot') jobs.startWorkers();
+  if (role !== 'bot') await plan.start();
 
   let bot: BotApp | undefined;
   let redis: Redis | undefined;
   if (role !== 'worker') {
     redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
     const registry = createCommandRegistry();
-    const deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts });
+    const deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts, plan: plan.ports });
+    const planRuntime = plan;
     bot = createBotApp({
+      onHomeOpened: (userId) => planRuntime.publishHome(userId),
       botToken: env.slackBotToken!,
       ...(env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {}),
       receiver:
@@ -155,6 +164,7 @@ async function runServer(role: Exclude<Role, 'console'>, config: Config, env: En
 
   logger.info({ role }, 'trainops stopping');
   await bot?.stop();
+  await plan.close();
   await jobs.close();
   await hosts.closeAll();
   redis?.disconnect();
@@ -180,11 +190,15 @@ async function runConsole(config: Config, env: Env): Promise<number> {
   });
   const hosts = new HostPool(config.vms, logger.child({ component: 'hosts' }));
   const vmControl = createVmControl(config, env, logger);
-  const jobs = createJobsRuntime({ config, redisUrl: env.redisUrl!, chat: chat as ChatPort, hosts, vmControl, logger, queueName: RUN_QUEUE });
+  let plan: PlanRuntime | undefined;
+  const onRunChanged = async (run: RunRecord): Promise<void> => plan?.onRunUpdated(run);
+  const jobs = createJobsRuntime({ config, redisUrl: env.redisUrl!, chat: chat as ChatPort, hosts, vmControl, logger, queueName: RUN_QUEUE, onRunChanged });
+  plan = createPlanRuntime({ config, redisUrl: env.redisUrl!, chat: chat as ChatPort, runs: jobs.runStore, logger });
   jobs.startWorkers();
+  await plan.start();
 
   const registry = createCommandRegistry();
-  const deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts });
+  const deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts, plan: plan.ports });
   const member = config.team.members.find((candidate) => candidate.roles.includes('admin')) ?? config.team.members[0]!;
 
   let code: number;
@@ -192,6 +206,7 @@ async function runConsole(config: Config, env: Env): Promise<number> {
     code = await runConsoleSession({ deps, chat, input: process.stdin, output: process.stdout, userId: member.id });
     await waitForIdleQueue(jobs);
   } finally {
+    await plan.close();
     await jobs.close();
     await hosts.closeAll();
   }

@@ -29,6 +29,8 @@ export interface BotAppOptions {
   deps: HandlerDeps;
   dedupe: RequestDeduper;
   logger: Logger;
+  /** Publishes a person's App Home tab when they open it. */
+  onHomeOpened?: (userId: string) => Promise<void>;
 }
 
 export interface BotApp {
@@ -128,6 +130,15 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
       source: 'mention',
       respond: ephemeralViaApi(deps, event.channel, event.user, threadTs),
     });
+  });
+
+  app.event('app_home_opened', async ({ event }) => {
+    if (event.tab !== 'home' || !options.onHomeOpened) return;
+    try {
+      await options.onHomeOpened(event.user);
+    } catch (error) {
+      logger.warn({ err: error, userId: event.user }, 'App Home publish failed');
+    }
   });
 
   app.message(async ({ message, body, context }) => {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 
 import type { Config } from '../config/schema.js';
 import type { EnqueueRun, HandlerDeps } from '../commands/deps.js';
+import type { PlanPorts } from '../commands/plan-command.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import type { Clock } from '../jobs/clock.js';
 import { enqueueRun } from '../jobs/run-queue.js';
@@ -21,6 +22,7 @@ export interface HandlerDepsSources {
   registry: CommandRegistry;
   vmControl?: VmControl;
   hosts?: HostProvider;
+  plan?: PlanPorts;
 }
 
 export function createHandlerDeps(sources: HandlerDepsSources): HandlerDeps {
@@ -39,6 +41,7 @@ export function createHandlerDeps(sources: HandlerDepsSources): HandlerDeps {
     oncall: jobs.failures.oncallPort,
     ...(sources.vmControl ? { vmControl: sources.vmControl } : {}),
     ...(sources.hosts ? { hosts: sources.hosts } : {}),
+    ...(sources.plan ? { plan: sources.plan } : {}),
   };
 }
 

@@ -16,6 +16,8 @@ import { translator } from '../bot/i18n.js';
 import { renderHome } from '../bot/home-view.js';
 import type { PlanPorts } from '../commands/plan-command.js';
 import type { RunReader } from '../commands/deps.js';
+import { parseDue } from '../commands/plan-dates.js';
+import { inferKind } from '../commands/plan-types.js';
 import { weekKeyOf } from '../commands/plan-week.js';
 import type { Config } from '../config/schema.js';
 import { systemClock, type Clock } from './clock.js';
@@ -100,7 +102,10 @@ export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
     linker,
     jobs,
     ports: { store, scheduleReminders: (item) => jobs.scheduleReminders(item), planChanged: refreshHomes, linkRunToPlan: (run) => linker.linkRunToPlan(run) },
-    start: () => jobs.start(),
+    async start() {
+      await seedFromConfig(store, config, clock, logger);
+      await jobs.start();
+    },
     async publishHome(userId) {
       await store.addHomeViewer(userId);
       await publishHome(userId);
@@ -123,4 +128,40 @@ export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Adds the config's `plan.items` to the current week, once per week across processes
+ * (a once-only key), so an item removed with `/plan remove` does not come back on restart.
+ * Due phrases are read in the current week, like an imported plan.
+ */
+async function seedFromConfig(store: PlanStore, config: Config, clock: Clock, logger: Logger): Promise<void> {
+  if (config.plan.items.length === 0) return;
+  const now = clock.now();
+  const week = weekKeyOf(now, config.timezone);
+  if (!(await store.claimOnce(`seed:${week}`))) return;
+
+  for (const seed of config.plan.items) {
+    const reading = parseDue(seed.due, { now, timeZone: config.timezone, dueHour: config.plan.dueHour, allowPast: true });
+    if (!reading.ok) {
+      logger.warn({ item: seed.number, due: seed.due, reason: reading.reason }, 'plan seed item skipped: due phrase not understood');
+      continue;
+    }
+    await store.add(
+      week,
+      {
+        number: seed.number,
+        title: seed.title,
+        due: reading.due.toISOString(),
+        dueText: seed.due,
+        kind: seed.kind ?? inferKind(seed.title),
+        ...(reading.rangeStart ? { rangeStart: reading.rangeStart.toISOString() } : {}),
+        ...(seed.owner ? { owner: seed.owner } : {}),
+        ...(seed.vm ? { vm: seed.vm } : {}),
+        ...(seed.recipe ? { recipe: seed.recipe } : {}),
+      },
+      'config',
+    );
+  }
+  logger.info({ week, items: config.plan.items.length }, 'plan seeded from config');
 }

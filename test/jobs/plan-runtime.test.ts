@@ -28,9 +28,9 @@ afterAll(async () => {
   await redisServer.stop();
 });
 
-async function setUp() {
+async function setUp(prefix = uniquePrefix('runtime')) {
   const base = loadConfig('config/trainops.example.yaml');
-  const config = { ...base, redisPrefix: uniquePrefix('runtime') };
+  const config = { ...base, redisPrefix: prefix };
   const clock = new ManualClock('2026-11-30T09:30:00+08:00');
   const runStore = new RunStore(redis, config.redisPrefix, clock);
   const plan = createPlanRuntime({
@@ -42,6 +42,7 @@ async function setUp() {
     clock,
   });
   runtimes.push(plan);
+  if (prefix.startsWith('seed')) return { plan, runStore };
   await plan.store.add(
     '2026-W49',
     { number: '2.1', title: '训练并部署医疗 phi4', due: new Date('2026-11-30T18:00:00+08:00').toISOString(), dueText: '周一完成', owner: 'U01CHENCHEN', vm: 'yanshiyiliao', recipe: 'medical-phi4', kind: 'train_deploy' },
@@ -102,5 +103,27 @@ describe('PlanRuntime', () => {
     const item = await plan.store.get({ week: '2026-W49', number: '2.1' });
     expect(item?.status).toBe('in_progress');
     expect(item?.progress).toEqual({ step: 10, maxSteps: 100 });
+  });
+});
+
+describe('PlanRuntime seeding', () => {
+  it('seeds config items once per week', async () => {
+    const prefix = uniquePrefix('seed');
+    const first = await setUp(prefix);
+    await first.plan.start();
+    const seeded = await first.plan.store.list('2026-W49');
+    expect(seeded.map((item) => [item.number, item.owner, item.due])).toEqual([
+      ['1', 'U01WANGLEI', new Date('2026-11-30T18:00:00+08:00').toISOString()],
+      ['2.1', 'U01CHENCHEN', new Date('2026-11-30T18:00:00+08:00').toISOString()],
+      ['2.2', 'U01LINA', new Date('2026-11-30T18:00:00+08:00').toISOString()],
+      ['2.3', 'U01LINA', new Date('2026-12-02T18:00:00+08:00').toISOString()],
+      ['3', 'U01LIUYANG', new Date('2026-12-03T18:00:00+08:00').toISOString()],
+    ]);
+
+    // A removed item stays removed when another process starts.
+    await first.plan.store.remove({ week: '2026-W49', number: '3' });
+    const second = await setUp(prefix);
+    await second.plan.start();
+    expect((await second.plan.store.list('2026-W49')).map((item) => item.number)).toEqual(['1', '2.1', '2.2', '2.3']);
   });
 });
