@@ -1,9 +1,14 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
-import { startSshd, type TestSshd } from '../support/sshd.js';
+import { HostPool } from '../../src/remote/host-pool.js';
+import { launchRun, readRunStatus } from '../../src/remote/launcher.js';
+import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { waitFor } from './run-helpers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -43,5 +48,28 @@ describe('test support servers', () => {
 
   it('sshd fingerprint has OpenSSH form', () => {
     expect(sshd.hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+  });
+});
+
+/** True while the process exists and is not a zombie waiting to be reaped. */
+async function isRunning(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return stat !== '' && state !== 'Z';
+}
+
+describe('startSshd stop', () => {
+  it('kills runs left in workdir', async () => {
+    const sshd = await startSshd();
+    const pool = new HostPool({ gpu1: vmConfigFor(sshd) }, pino({ level: 'silent' }));
+    const host = await pool.get('gpu1');
+    const runDir = `${sshd.workdir}/runs/1`;
+    const launched = await launchRun(host, { runDir, python: 'python3', command: ['sleep', '300'], attempt: 1 });
+    await waitFor('sleep to start', async () => ((await readRunStatus(host, runDir)).alive ? true : undefined));
+    expect(await isRunning(launched.pid ?? 0)).toBe(true);
+
+    await pool.closeAll();
+    await sshd.stop();
+    await waitFor('the run to die', async () => ((await isRunning(launched.pid ?? 0)) ? undefined : true), 10_000);
   });
 });

@@ -9,12 +9,13 @@
  *   await sshd.restart();                       // stop and start on the same port and keys
  *
  * The server runs as the current user (root in CI containers, hence PermitRootLogin)
- * and accepts only the generated client key. `workdir` is a fresh folder removed by
- * stop(), for run directories and code.
+ * and accepts only the generated client key. `workdir` is a fresh folder for run
+ * directories and code. stop() kills the processes whose working directory is inside
+ * it (detached runs outlive sshd, as on a VM) and then removes it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -36,7 +37,7 @@ export interface TestSshd {
   keyPath: string;
   /** `SHA256:...` as `ssh-keygen -lf` prints it for the server's host key. */
   hostKeyFingerprint: string;
-  /** Empty folder for this server's runs and code; removed by stop(). */
+  /** Empty folder for this server's runs and code; stop() kills processes running in it and removes it. */
   workdir: string;
   /** Kills the per-connection sshd processes, so every client sees its connection drop. */
   dropConnections(): Promise<void>;
@@ -98,6 +99,7 @@ export async function startSshd(): Promise<TestSshd> {
     },
     stop: async () => {
       await stopServer();
+      await killProcessesIn(workdir);
       await rm(dir, { recursive: true, force: true });
       await rm(workdir, { recursive: true, force: true });
     },
@@ -176,6 +178,22 @@ async function launch(configPath: string, port: number): Promise<ChildProcess> {
     throw error;
   }
   return child;
+}
+
+/** Sends SIGKILL to every process whose working directory is `dir` or below it. */
+async function killProcessesIn(dir: string): Promise<void> {
+  const entries = await readdir('/proc').catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
+    if (cwd === dir || cwd.startsWith(`${dir}/`)) {
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+      } catch {
+        // It exited meanwhile.
+      }
+    }
+  }
 }
 
 async function childPids(parentPid: number): Promise<number[]> {
