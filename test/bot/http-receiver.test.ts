@@ -47,7 +47,7 @@ function slashBody(text: string, triggerId: string, user = MEMBER): string {
   }).toString();
 }
 
-function sign(body: string, timestamp: number, secret = CANARY.signingSecret): string {
+function sign(body: string, timestamp: number, secret: string = CANARY.signingSecret): string {
   return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
 }
 
