@@ -44,13 +44,17 @@ export interface FaultConfigOptions {
   lostAfterSeconds?: number;
   hyperparameters?: Record<string, number>;
   dataset?: string;
+  /** Port the bot connects to instead of sshd's own (a TcpProxy in front of it). */
+  sshPort?: number;
 }
 
 export function faultConfig(options: FaultConfigOptions): Config {
   const vmName = options.vmName ?? 'gpu1';
   const workdir = path.join(options.sshd.workdir, uniquePrefix('vm'));
+  const base = vmConfigFor(options.sshd, { python: PYTHON, workdir });
   const vm = {
-    ...vmConfigFor(options.sshd, { python: PYTHON, workdir }),
+    ...base,
+    ...(options.sshPort && base.ssh ? { ssh: { ...base.ssh, port: options.sshPort } } : {}),
     ...(options.azure ? { azure: { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-gpu', vmName } } : {}),
   };
   const input: ConfigInput = {
