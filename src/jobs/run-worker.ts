@@ -19,6 +19,9 @@ import { syncCode } from '../remote/code-sync.js';
 import { ensureVmRunning, type VmControl } from '../remote/vm-control.js';
 import type { Clock } from './clock.js';
 import { classifyFailure, finalStatusFor } from './failure-classifier.js';
+import type { KindJobContext } from './deploy-steps.js';
+import { processDeployRun } from './deploy-worker.js';
+import { processBenchRun } from './bench-worker.js';
 import { failureInputFromRecord, type RunFailureInput } from './run-failure.js';
 import { formatDuration } from './run-reporter.js';
 import { runDirOf } from './run-dir.js';
@@ -30,6 +33,12 @@ import type { RunStore } from './run-store.js';
 import type { RunThread } from './run-thread.js';
 import type { RunRecord, RunStatus } from './run-types.js';
 import { attachWorkerEventLogging } from './worker-events.js';
+
+/** Processors of the kinds other than train (deploy, dataset check, comm bench). */
+const KIND_PROCESSORS: Partial<Record<RunRecord['kind'], (deps: RunWorkerDeps, run: RunRecord, context: KindJobContext) => Promise<void>>> = {
+  deploy: processDeployRun,
+  bench: processBenchRun,
+};
 
 export interface RunWorkerDeps {
   config: Pick<Config, 'recipes' | 'vms' | 'slack' | 'runs'>;
@@ -94,6 +103,9 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
     if (run.status === 'failed' || run.status === 'lost') await deps.onRunFailure?.(failureInputFromRecord(run));
     return;
   }
+
+  const kindProcessor = KIND_PROCESSORS[run.kind];
+  if (kindProcessor) return kindProcessor(deps, run, { job, token, signal, logger });
 
   const recipe = deps.config.recipes[run.recipe];
   const vm = deps.config.vms[run.vm];
