@@ -9,7 +9,7 @@ import { parsePlanMessage, type PlanImport } from './plan-import.js';
 import { parsePlan, type PlanCommand, type PlanFields } from './plan-parse.js';
 import { inferKind, type PlanItem, type PlanItemDraft, type PlanItemKind } from './plan-types.js';
 import { formatDue, shiftWeek, weekKeyOf, type WeekKey } from './plan-week.js';
-import { defineCommand } from './registry.js';
+import { defineCommand, type ActionRequest, type ActionSpec } from './registry.js';
 
 /** The plan's ports, filled in by the runtime (`src/main.ts`). */
 export interface PlanPorts {
@@ -267,17 +267,10 @@ export async function announcePlanLink(run: RunRecord, ctx: Pick<CommandContext,
   return text;
 }
 
-/** A button click as the registry hands it over; matches `ActionRequest` in `registry.ts`. */
-interface PlanActionRequest {
-  readonly value: string;
-  readonly userId: string;
-  respond(reply: { text: string } | string): Promise<void>;
-}
-
-function importAction(actionId: string, action: 'confirm' | 'cancel') {
+function importAction(actionId: string, action: 'confirm' | 'cancel'): ActionSpec {
   return {
     actionId,
-    async handle(request: PlanActionRequest, deps: HandlerDeps): Promise<void> {
+    async handle(request: ActionRequest, deps: HandlerDeps): Promise<void> {
       if (!deps.plan) {
         deps.logger.warn({ actionId }, 'plan import button ignored: no plan port');
         return;
