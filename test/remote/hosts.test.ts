@@ -9,7 +9,9 @@ import { HostAuthenticationError, HostUnreachableError } from '../../src/remote/
 import type { ExecResult, Host } from '../../src/remote/host.js';
 import { HostPool } from '../../src/remote/host-pool.js';
 import { LocalHost } from '../../src/remote/local-host.js';
+import { SshHost } from '../../src/remote/ssh-host.js';
 import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { waitFor } from './run-helpers.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -258,6 +260,21 @@ describe('HostPool with sshd', () => {
     pool.invalidate('gpu1');
     const second = await pool.get('gpu1');
     expect((await second.exec(['echo', 'back'])).stdout).toBe('back\n');
+    await pool.closeAll();
+  });
+
+  it('keepalive detects a frozen server', async () => {
+    const fastKeepalive = { ...vmConfigFor(server).ssh!, keepaliveSeconds: 1 };
+    const pool = new HostPool({ gpu1: vmConfigFor(server, { ssh: fastKeepalive }) }, logger);
+    const host = (await pool.get('gpu1')) as SshHost;
+    await server.freezeConnections();
+
+    // ssh2 gives up after keepaliveCountMax (3) unanswered keepalives and closes the connection.
+    await waitFor('the pool to drop the frozen connection', async () => (host.isClosed ? true : undefined), 30_000);
+    await server.dropConnections();
+    const fresh = await pool.get('gpu1');
+    expect(fresh).not.toBe(host);
+    expect((await fresh.exec(['echo', 'ok'])).stdout).toBe('ok\n');
     await pool.closeAll();
   });
 

@@ -6,6 +6,7 @@
  *   afterAll(async () => { await sshd.stop(); });
  *   const vms = { gpu1: vmConfigFor(sshd) };   // a VmConfig with the pinned host key
  *   await sshd.dropConnections();               // cut every client connection, keep listening
+ *   await sshd.freezeConnections();             // stop answering without closing: a dead network
  *   await sshd.restart();                       // stop and start on the same port and keys
  *
  * The server runs as the current user (root in CI containers, hence PermitRootLogin)
@@ -41,6 +42,11 @@ export interface TestSshd {
   workdir: string;
   /** Kills the per-connection sshd processes, so every client sees its connection drop. */
   dropConnections(): Promise<void>;
+  /**
+   * Suspends (SIGSTOP) the per-connection processes: the sockets stay open but nothing
+   * answers, as when the network between bot and VM fails. dropConnections() ends them.
+   */
+  freezeConnections(): Promise<void>;
   /** Stops the server (and its connections), then starts it again on the same port and keys. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -80,6 +86,17 @@ export async function startSshd(): Promise<TestSshd> {
     }
   };
 
+  const freezeConnections = async (): Promise<void> => {
+    if (child.pid === undefined) return;
+    for (const pid of await descendantPids(child.pid)) {
+      try {
+        process.kill(pid, 'SIGSTOP');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+
   const stopServer = async (): Promise<void> => {
     await dropConnections();
     await stopChild(child);
@@ -93,6 +110,7 @@ export async function startSshd(): Promise<TestSshd> {
     hostKeyFingerprint,
     workdir,
     dropConnections,
+    freezeConnections,
     restart: async () => {
       await stopServer();
       child = await launch(configPath, port);
@@ -178,6 +196,17 @@ async function launch(configPath: string, port: number): Promise<ChildProcess> {
     throw error;
   }
   return child;
+}
+
+async function descendantPids(rootPid: number): Promise<number[]> {
+  const found: number[] = [];
+  for (let frontier = [rootPid]; frontier.length > 0; ) {
+    const next: number[] = [];
+    for (const pid of frontier) next.push(...(await childPids(pid)));
+    found.push(...next);
+    frontier = next;
+  }
+  return found;
 }
 
 /** Sends SIGKILL to every process whose working directory is `dir` or below it. */
