@@ -234,4 +234,42 @@ describe('run worker end to end', () => {
     const events = await readFile(path.join(workdir, 'runs', run.id, 'events.jsonl'));
     expect(ended.eventOffset).toBe(events.length);
   });
+
+  it('cancels a run, shows its log and restarts it from its checkpoint', async () => {
+    const config = makeConfig({ max_steps: 10, save_steps: 2, step_delay_seconds: 0.5 });
+    const runtime = startRuntime(config, uniquePrefix('runs'));
+    const run = await createRun(runtime);
+    runtime.startWorkers();
+
+    await slack.waitFor(() => progressSteps(run).length >= 3, 120_000);
+    const outcome = await runtime.runControl.cancelRun(run.id, 'U0BOB0001');
+    const cancelled = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+    await slack.waitFor(() => threadReplies(run).some((text) => text.startsWith('🛑')));
+
+    expect(outcome.kind).toBe('signalled');
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.cancelRequestedBy).toBe('U0BOB0001');
+    expect(threadReplies(run)).toContain('<@U0BOB0001> 请求取消，训练正在保存检查点…');
+    expect(threadReplies(run).find((text) => text.startsWith('🛑'))).toContain('已取消（<@U0BOB0001>）');
+
+    const log = await runtime.runControl.readRunLog(run.id, 3);
+    expect(log.exists).toBe(true);
+    expect(log.text.trim().split('\n').length).toBeLessThanOrEqual(3);
+
+    const restarted = await runtime.runControl.restartRun(run.id, 'U0ALICE01', 'latest');
+    expect(restarted.attempt).toBe(2);
+    const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+
+    expect(ended.status).toBe('succeeded');
+    expect(ended.step).toBe(10);
+    expect(ended.attempts.map((attempt) => attempt.status)).toEqual(['cancelled', 'succeeded']);
+    expect(await countLaunches(run.id)).toBe(2);
+    expect(threadReplies(run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
+    const starts = (await readFile(path.join(workdir, 'runs', run.id, 'events.jsonl'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { type: string; resumed_from?: string | null })
+      .filter((event) => event.type === 'start');
+    expect(starts[1]?.resumed_from).toMatch(/checkpoint-\d+$/);
+  });
 });
