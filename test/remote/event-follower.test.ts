@@ -169,7 +169,7 @@ describe('followRunEvents over SSH', () => {
     await waitFor('sleep to start', async () => ((await readRunStatus(host, runDir)).alive ? true : undefined));
     const { done } = follow(runDir);
 
-    // Killing the whole group, wrapper included, is what a VM reboot or the OOM killer does.
+    // Killing the whole group, wrapper included, is what a VM reboot does to a run.
     await host.exec(['kill', '-KILL', '--', `-${launched.pid}`]);
     const result = await done;
 

@@ -6,7 +6,7 @@
  *   afterAll(async () => { await sshd.stop(); });
  *   const vms = { gpu1: vmConfigFor(sshd) };   // a VmConfig with the pinned host key
  *   await sshd.dropConnections();               // cut every client connection, keep listening
- *   await sshd.freezeConnections();             // stop answering without closing: a dead network
+ *   await sshd.freezeConnections();             // stop responding without closing: a dead network
  *   await sshd.restart();                       // stop and start on the same port and keys
  *
  * The server runs as the current user (root in CI containers, hence PermitRootLogin)
@@ -44,7 +44,7 @@ export interface TestSshd {
   dropConnections(): Promise<void>;
   /**
    * Suspends (SIGSTOP) the per-connection processes: the sockets stay open but nothing
-   * answers, as when the network between bot and VM fails. dropConnections() ends them.
+   * responds, as when the network between bot and VM fails. dropConnections() ends them.
    */
   freezeConnections(): Promise<void>;
   /** Stops the server (and its connections), then starts it again on the same port and keys. */
