@@ -16,10 +16,10 @@ import { formatVmStatus, type VmStatusReport } from './vm-status.js';
 export const VM_STOP_CONFIRM_ACTION = 'vm_stop_confirm';
 
 /**
- * `/vm list|start|stop|status`. Starting is open to every member; deallocating needs
+ * `/vm list|start|stop|status`. Starting is open to every member. Deallocating needs
  * the VM's owner or an admin, and is rejected while a run is active on the VM unless an
- * admin confirms with the force button. Azure failures come back as the catalog's
- * `vm.azure_error.*` message for the person.
+ * admin confirms with the force button. Azure failures reach the person as the
+ * catalog's `vm.azure_error.*` message.
  */
 export const vmCommand = defineCommand<VmCommand>({
   name: 'vm',
@@ -202,7 +202,7 @@ async function showVmStatus(vm: string, ctx: CommandContext, ports: VmPorts): Pr
   await ctx.respond(formatVmStatus(report, ctx.t));
 }
 
-/** The control with the person as the recorded actor of starts and deallocations. */
+/** Wraps the control so starts and deallocations are recorded with the person as the actor. */
 function actorControl(ports: VmPorts, userId: string): VmPorts['control'] {
   const control = ports.control;
   return {

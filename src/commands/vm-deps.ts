@@ -26,7 +26,7 @@ declare module './deps.js' {
   }
 }
 
-/** Allows the VM's `owner` and admins; anyone else is told who may deallocate it. */
+/** Allows the VM's `owner` and admins; for anyone else the denial names who may deallocate it. */
 export function checkVmStop(config: Config, userId: string, vmName: string): Permission {
   const member = findMember(config, userId);
   const vm: VmConfig | undefined = config.vms[vmName];
@@ -39,9 +39,9 @@ export function checkVmStop(config: Config, userId: string, vmName: string): Per
 }
 
 /**
- * The person-facing text for a failure of a VM operation: the Azure error message in
- * their locale, or the unreachable host. Other errors are programming or infrastructure
- * faults and return undefined, so the caller rethrows them.
+ * Translates a failure of a VM operation into text for the person: the Azure error
+ * message in their locale, or the unreachable host. Other errors are programming or
+ * infrastructure faults and return undefined, so the caller rethrows them.
  */
 export function describeVmFailure(error: unknown, t: Translate): string | undefined {
   if (error instanceof AzureVmError) return t(error.messageKey, error.messageParams);

@@ -7,7 +7,7 @@ import type { RunRecord } from '../jobs/run-types.js';
 import type { PowerState } from '../remote/vm-control.js';
 import { describeVmFailure, type VmPorts } from './vm-deps.js';
 
-/** What `/vm list` shows for one VM, gathered first so the formatting stays pure. */
+/** The facts `/vm list` shows for one VM, gathered first so the formatting stays pure. */
 export interface VmOverview {
   vm: string;
   managed: boolean;

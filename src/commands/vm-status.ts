@@ -4,7 +4,7 @@ import type { Translate } from '../bot/i18n.js';
 import type { GpuStatus, LoginSession } from '../remote/gpu-status.js';
 import type { GpuProbeResult } from '../remote/vm-probe.js';
 
-/** What `/vm status` found; `gpus` and `sessions` are absent when the VM was not probed. */
+/** Findings of `/vm status`; `gpus` and `sessions` are absent when the VM was not probed. */
 export interface VmStatusReport {
   vm: string;
   /** Already translated power state. */

@@ -1,7 +1,7 @@
 /**
  * Idle auto-stop. A VM with `autoStop.enabled` and an `azure` section is idle while no
- * run or deployment is active on it (queued and starting runs count as busy) and nobody
- * has a login session open (`who` over SSH). After `idleMinutes` idle the bot posts a
+ * run or deployment is active on it (queued and starting runs count as busy) and no
+ * login session is open (`who` over SSH). After `idleMinutes` idle the bot posts a
  * warning with a "keep running" button in the team channel; after `graceMinutes` more,
  * unless someone pressed it or the VM got busy, it deallocates the VM and announces the
  * hours saved this week. Azure bills a running VM whether or not anyone uses it.
@@ -90,7 +90,7 @@ export class AutoStopper {
     return Object.fromEntries(results);
   }
 
-  /** One step of the policy for `vm`, given the number of active runs on it. */
+  /** Applies one step of the policy to `vm`, given the number of active runs on it. */
   async checkVm(vm: string, activeRuns: number): Promise<AutoStopOutcome> {
     const { config, control, activity, clock, logger } = this.deps;
     const policy = config.vms[vm]?.autoStop;
@@ -175,7 +175,7 @@ export class AutoStopper {
       const posted = await chat.postMessage({ channel: warning.channel, text, blocks: [section(text), actions([keep])] });
       await activity.replaceWarning(vm, { ...warning, ts: posted.ts });
     } catch (error) {
-      // Without a visible warning nobody can press the button, so nothing may be deallocated.
+      // Without a visible warning no one can press the button, so nothing may be deallocated.
       await activity.takeWarning(vm, warning.id);
       throw error;
     }
@@ -220,7 +220,7 @@ export class AutoStopper {
 /**
  * Handles a click on "keep running": cancels the warning `warningId` and restarts the
  * idle timer. Returns false when the warning was already handled (deallocated,
- * cancelled, or pressed by someone else), so the clicker can be told.
+ * cancelled, or pressed by someone else), so the handler can reply that it is stale.
  */
 export async function keepVmRunning(
   deps: Pick<AutoStopDeps, 'activity' | 'chat' | 'clock' | 'logger' | 'config'>,

@@ -22,7 +22,7 @@ export type PowerEventKind = 'started' | 'deallocated';
 export interface PowerEvent {
   kind: PowerEventKind;
   at: Date;
-  /** Who caused it: a Slack user id, `auto-stop`, `run:<id>`, or `external`. */
+  /** Actor: a Slack user id, `auto-stop`, `bot`, or `external`. */
   by: string;
 }
 
@@ -178,15 +178,15 @@ export async function weeklySavings(store: VmActivityStore, config: Config, vmNa
 
 /**
  * A VmControl that records each start and deallocation it performs in the activity store,
- * so savings count every path (worker, `/vm`, auto-stop), and marks a started VM active
- * so the idle timer starts from the boot rather than from before it.
+ * so savings count every path (worker, `/vm`, auto-stop). It also marks a started VM
+ * active, so the idle timer starts from the boot rather than from before it.
  */
 export class RecordingVmControl implements VmControl {
   constructor(
     private readonly inner: VmControl,
     private readonly store: VmActivityStore,
     private readonly clock: Clock,
-    /** Who the recorded events are attributed to when the caller names nobody. */
+    /** Actor recorded when the caller names none. */
     private readonly defaultActor = 'bot',
   ) {}
 

@@ -1,6 +1,6 @@
 /**
  * Parsing of `nvidia-smi` CSV queries, `ps` and `who` output from a VM, so `/vm status`
- * shows who is using each card and the auto-stop check sees open login sessions. Pure:
+ * shows who is using each card and the auto-stop check counts open login sessions. Pure:
  * the commands are run by `src/remote/vm-probe.ts`.
  *
  * nvidia-smi prints `[N/A]` or `[Not Supported]` for values a card does not report

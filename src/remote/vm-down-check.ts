@@ -25,8 +25,8 @@ export interface VmDownCheckOptions {
 
 /**
  * Returns a function that resolves with the power state when the VM is down, and with
- * undefined when it is running, not managed, or its state could not be read (an Azure
- * error is logged, not thrown, because the follower must keep retrying the host).
+ * undefined when it is running, not managed, or its state could not be read. An Azure
+ * error is logged, not thrown, because the follower must keep retrying the host.
  */
 export function createVmDownCheck(control: VmControl, vmName: string, options: VmDownCheckOptions = {}): () => Promise<PowerState | undefined> {
   const minIntervalMs = options.minIntervalMs ?? 30_000;

@@ -1,8 +1,8 @@
 /**
- * A VM world for `/vm` and auto-stop tests: a config whose Azure VMs run locally
- * (`transport: local`, so status probes run on this machine), the real AzureVmControl
- * against the fake ARM server, the activity and run stores on a real Redis, and
- * HandlerDeps whose run-control and enqueue ports reject use (these tests never queue).
+ * A VM world for `/vm` and auto-stop tests. Its Azure VMs run locally (`transport:
+ * local`), so status probes run on this machine. It has the real AzureVmControl against
+ * the fake ARM server and the activity and run stores on a real Redis. Its run-control
+ * and enqueue ports reject use, because these tests never queue a run.
  */
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -165,7 +165,7 @@ export interface TestContext extends CommandContext {
   replies: Reply[];
 }
 
-/** A CommandContext for `userId` whose ephemeral replies are kept in `replies`. */
+/** Builds a CommandContext for `userId` that keeps its ephemeral replies in `replies`. */
 export function commandContext(world: VmWorld, userId: string, locale: Locale = 'zh-CN'): TestContext {
   const replies: Reply[] = [];
   const t: Translate = translator(locale);

@@ -21,7 +21,7 @@ function stopperFor(world: VmWorld): AutoStopper {
   });
 }
 
-/** The keep-running button value of the last warning posted. */
+/** Returns the keep-running button value of the last warning posted. */
 function keepButtonValue(world: VmWorld): string {
   const warning = world.chat.posted.at(-1)!;
   const json = JSON.stringify(warning.blocks);

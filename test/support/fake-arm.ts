@@ -54,7 +54,7 @@ export interface FakeArmFailure {
   retryAfterSeconds?: number;
   /** Only these operations fail (default all). */
   operations?: FakeArmOperation[];
-  /** How many requests fail before the VM answers normally again (default unlimited). */
+  /** Number of requests that fail before the VM responds normally again (default unlimited). */
   times?: number;
 }
 
@@ -101,7 +101,7 @@ export interface FakeArm {
 }
 
 export interface FakeArmOptions {
-  /** Polls that answer InProgress before an operation succeeds (default 2). */
+  /** Polls that return InProgress before an operation succeeds (default 2). */
   pollsPerOperation?: number;
 }
 
@@ -156,7 +156,9 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
         if (operationMatch[1] === 'operationResults') {
           return operation.done ? send(200) : send(202, undefined, { location: `${baseUrl}${url.pathname}` });
         }
-        const status = !operation.done ? 'InProgress' : operation.failedWith ? 'Failed' : 'Succeeded';
+        let status = 'Succeeded';
+        if (!operation.done) status = 'InProgress';
+        else if (operation.failedWith) status = 'Failed';
         const body: Record<string, unknown> = { name: operationMatch[2], status };
         if (operation.failedWith) body.error = { code: operation.failedWith, message: `Operation failed with ${operation.failedWith}.` };
         return send(200, body);
