@@ -111,7 +111,7 @@ export class Announcer {
     });
   }
 
-  /** Whether `key` has already been announced. */
+  /** Returns whether `key` has already been announced. */
   async isDone(key: string): Promise<boolean> {
     const value = await this.options.redis.get(this.options.keys.announcement(key));
     return value !== null && !value.startsWith('pending:');
@@ -179,7 +179,7 @@ export class Announcer {
       if (claimed === 'OK') break;
       const existing = await redis.get(redisKey);
       if (existing !== null && !existing.startsWith('pending:')) return existing;
-      // Another attempt holds the claim; it either finishes or its claim expires.
+      // Another attempt has the claim. It either finishes or its claim expires.
       await clock.sleep(Math.min(1000, this.claimTtlMs / 4));
     }
 
@@ -195,7 +195,7 @@ export class Announcer {
       await redis.set(redisKey, record, 'EX', RECORD_TTL_SECONDS);
       return record;
     } catch (error) {
-      // Release the claim so a later attempt can post; only if it is still ours.
+      // Release the claim, if it is still ours, so a later attempt can post.
       await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, redisKey, claim);
       throw error;
     } finally {
@@ -244,7 +244,7 @@ export class Announcer {
   }
 }
 
-/** Slack answers `ok: false` for problems a retry cannot fix (channel_not_found, invalid_blocks). */
+/** Slack returns `ok: false` for problems a retry cannot fix (channel_not_found, invalid_blocks). */
 function isRetryable(error: unknown): boolean {
   return !(error instanceof ChatApiError);
 }

@@ -15,8 +15,6 @@ export interface RunKeys {
   thread(channel: string, threadTs: string): string;
   /** Idempotency record of one announcement: the posted message ts, set with NX. */
   announcement(key: string): string;
-  /** Hash of the latest root message content per run, written before the coalesced update. */
-  rootContent(id: string): string;
 }
 
 export function runKeys(prefix: string): RunKeys {
@@ -27,6 +25,5 @@ export function runKeys(prefix: string): RunKeys {
     recent: `${prefix}:runs:recent`,
     thread: (channel, threadTs) => `${prefix}:run-thread:${channel}:${threadTs}`,
     announcement: (key) => `${prefix}:announce:${key}`,
-    rootContent: (id) => `${prefix}:run-root:${id}`,
   };
 }

@@ -1,6 +1,6 @@
 /**
- * What people do to a run from Slack: cancel it, read its log, restart it. Handlers
- * call these after their own permission checks; this module only acts.
+ * Run actions people start from Slack: cancel a run, read its log, restart it.
+ * Handlers call these after their own permission checks, so this module only acts.
  */
 import type { Logger } from 'pino';
 
@@ -57,7 +57,7 @@ export class RunControl {
     logger.info({ runId, byUser, status: run.status }, 'cancel requested');
 
     if (run.status === 'queued') {
-      // No worker holds the job yet: end the run here and drop the job.
+      // No worker has taken the job yet, so end the run here and drop the job.
       await this.deps.queue.remove(runJobId(run.id, run.attempt)).catch(() => 0);
       run = await store.update(runId, (stored) =>
         stored.status === 'queued' ? { status: 'cancelled', endedAt: this.deps.clock.now().toISOString(), failureClass: 'cancelled' } : undefined,

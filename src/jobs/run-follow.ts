@@ -1,9 +1,8 @@
 /**
- * Follows a launched run with the event follower of src/remote: each batch of events
- * is applied to the run and stored together with the new byte offset in one Redis
- * write, along with the replies it queues; then the replies are posted. Returns when
- * the process exits (or vanishes), or when the host has been unreachable past
- * `lostAfterSeconds`.
+ * Follows a launched run with the event follower of src/remote. Each batch of events
+ * is applied to the run and stored in one Redis write with the new byte offset and the
+ * replies it queues, and then the replies are posted. Following ends when the process
+ * exits (or vanishes), or when the host has been unreachable past `lostAfterSeconds`.
  *
  * The offset lives in Redis, so after a dropped connection or a replaced worker,
  * following resumes exactly where the last stored batch ended.
@@ -33,7 +32,7 @@ export interface FollowDeps {
 
 export interface FollowOutcome {
   run: RunRecord;
-  /** How following ended: see the event follower's `FollowResult.reason`. */
+  /** Reason following ended, as the event follower's `FollowResult.reason` gives it. */
   reason: EventsFollowResult['reason'];
   exitCode: number | null;
   end?: EndEvent;

@@ -1,7 +1,7 @@
 /**
- * Applies a batch of trainer events (docs/protocol.md, version 1) to a run: a pure
- * function from the stored run and the events to the patch written back in one Redis
- * write together with the new byte offset, plus the thread replies those events call for.
+ * Applies a batch of trainer events (docs/protocol.md, version 1) to a run. This pure
+ * function returns the patch that is written back in one Redis write with the new byte
+ * offset, and the thread replies those events call for.
  *
  * Throttling uses the events' own `time`, not the worker's clock, so a re-delivered job
  * that applies the same events again decides exactly the same replies.

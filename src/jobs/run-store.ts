@@ -2,8 +2,8 @@
  * Runs in Redis: the record JSON at `<prefix>:run:<id>` is the single source of truth,
  * with indexes for active runs, recent runs and the Slack thread of each run.
  *
- * Every write is a compare-and-set done in one Lua script (the record only changes if
- * it still holds what the writer read, and the indexes change in the same step), so two
+ * Every write is a compare-and-set in one Lua script: the record changes only if it
+ * still contains what the writer read, and the indexes change in the same step. So two
  * processes updating the same run never lose each other's write.
  */
 import type { Redis } from 'ioredis';
@@ -100,8 +100,8 @@ export class RunStore {
 
   /**
    * Applies `change` to the stored run atomically and returns the stored result.
-   * `change` may run more than once under contention, so it must be pure; it returns
-   * a patch, or undefined to leave the run as it is.
+   * `change` returns a patch, or undefined to leave the run as it is. It may run more
+   * than once under contention, so it must be pure.
    */
   async update(id: string, change: (run: RunRecord) => RunPatch | undefined): Promise<RunRecord> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt += 1) {
@@ -133,7 +133,7 @@ export class RunStore {
     return run;
   }
 
-  /** The run whose thread root is `channel`/`threadTs`, for commands typed inside a run thread. */
+  /** Finds the run whose thread root is `channel`/`threadTs`, for commands typed inside a run thread. */
   async findByThread(channel: string, threadTs: string): Promise<RunRecord | undefined> {
     const id = await this.redis.get(this.keys.thread(channel, threadTs));
     return id === null ? undefined : this.get(id);
@@ -144,7 +144,7 @@ export class RunStore {
     return this.getMany(ids.sort((a, b) => Number(a) - Number(b)));
   }
 
-  /** The latest runs first, at most `limit`. */
+  /** Lists at most `limit` runs, the latest first. */
   async listRecent(limit = 20): Promise<RunRecord[]> {
     const ids = await this.redis.zrevrange(this.keys.recent, 0, limit - 1);
     return this.getMany(ids);

@@ -22,6 +22,7 @@ import { classifyFailure, finalStatusFor } from './failure-classifier.js';
 import type { KindJobContext } from './deploy-steps.js';
 import { processDeployRun } from './deploy-worker.js';
 import { processBenchRun } from './bench-worker.js';
+import { processDatasetRun } from './dataset-worker.js';
 import { failureInputFromRecord, type RunFailureInput } from './run-failure.js';
 import { formatDuration } from './run-reporter.js';
 import { runDirOf } from './run-dir.js';
@@ -38,6 +39,7 @@ import { attachWorkerEventLogging } from './worker-events.js';
 const KIND_PROCESSORS: Partial<Record<RunRecord['kind'], (deps: RunWorkerDeps, run: RunRecord, context: KindJobContext) => Promise<void>>> = {
   deploy: processDeployRun,
   bench: processBenchRun,
+  dataset: processDatasetRun,
 };
 
 export interface RunWorkerDeps {
@@ -56,9 +58,9 @@ export interface RunWorkerDeps {
   /** Local folder shipped to the VM as the trainer code (the repository's `python/`). */
   codeSource: string;
   /**
-   * How long a job's lock lasts without renewal, in ms. The worker renews it every half
-   * of this while the run is followed, for hours if need be; a dead worker's job is
-   * re-delivered once the lock has expired and the stalled check runs. Default 120 s.
+   * Lifetime of a job's lock without renewal, in ms (default 120 s). The worker renews it
+   * every half of this while the run is followed, for hours if need be. A dead worker's
+   * job is re-delivered once its lock has expired and the stalled check runs.
    */
   lockDuration?: number;
   /** Interval of the stalled-job check, in ms (default 30 s). */
