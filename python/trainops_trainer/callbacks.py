@@ -19,9 +19,10 @@ from .events import EventWriter, is_main_process
 class EventsCallback(TrainerCallback):
     """Emit `step` events at each logging step and `checkpoint` events after each save."""
 
-    def __init__(self, writer: EventWriter, extra_step_keys: tuple[str, ...] = ()):
+    def __init__(self, writer: EventWriter, extra_step_fields: dict[str, str] | None = None):
+        """`extra_step_fields` maps Trainer log names to `step` event fields (e.g. `"reward": "reward_mean"`)."""
         self.writer = writer
-        self.extra_step_keys = extra_step_keys
+        self.extra_step_fields = extra_step_fields or {}
         self._last_time: float | None = None
         self._last_tokens = 0
 
@@ -48,9 +49,9 @@ class EventsCallback(TrainerCallback):
             fields["grad_norm"] = float(logs["grad_norm"])
         if self._last_time is not None and now > self._last_time and tokens > self._last_tokens:
             fields["tokens_per_second"] = round((tokens - self._last_tokens) / (now - self._last_time), 1)
-        for key in self.extra_step_keys:
-            if key in logs:
-                fields[key] = float(logs[key])
+        for log_name, field_name in self.extra_step_fields.items():
+            if logs.get(log_name) is not None:
+                fields[field_name] = float(logs[log_name])
         self._last_time, self._last_tokens = now, tokens
         self.writer.emit("step", **fields)
 

@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parser(subparsers)
     _add_check_parser(subparsers)
     _add_bench_parser(subparsers)
+    subparsers.add_parser("bench-comm", add_help=False,
+                          help="Time all-to-all and all-reduce under torchrun (bench-comm --help for options).")
     return parser
 
 
@@ -103,11 +105,11 @@ def command_check_data(namespace: argparse.Namespace) -> int:
     from .data.reader import read_rows
     from .data.report import analyse, format_report_text
     from .modeling import load_tokenizer
-    from .config import TrainConfig
+    from .config import DEFAULT_SYSTEM_PROMPT, TrainConfig
 
     try:
         tokenizer = load_tokenizer(TrainConfig(model=namespace.model))
-        prompter = Prompter(tokenizer, namespace.model, namespace.prompt_style, TrainConfig().system_prompt,
+        prompter = Prompter(tokenizer, namespace.model, namespace.prompt_style, DEFAULT_SYSTEM_PROMPT,
                             namespace.reasoning_placement)
         raw = read_rows(namespace.file)
         report = analyse(raw, namespace.format, prompter, tokenizer, namespace.model, namespace.max_length,
@@ -133,7 +135,13 @@ def command_bench(namespace: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    namespace = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["bench-comm"]:
+        # bench-comm has its own parser (torchrun starts it once per rank).
+        from .bench_comm import main as bench_comm_main
+
+        return bench_comm_main(arguments[1:])
+    namespace = build_parser().parse_args(arguments)
     _setup_logging()
     handlers = {"train": command_train, "check-data": command_check_data, "bench-data": command_bench}
     return handlers[namespace.command](namespace)

@@ -29,8 +29,8 @@ class TrainConfig:
     run_id: Optional[str] = _opt(None, "Run id written into every event.")
     stage: str = _opt("sft", "Training stage to run; `sft` is built in, others plug in through the stage registry.")
     stages: Optional[list] = _opt(None, "Chained stages: a list of option objects, each with `stage` and an optional `from`.")
-    model: str = _opt("tiny-random-phi3", "Base model: hub id, local path, `tiny-random-phi3` or `tiny-random-phimoe`.")
-    dataset: Optional[str] = _opt(None, "Data file (JSON, JSONL, Parquet, CSV) or saved Hugging Face dataset folder.")
+    model: Optional[str] = _opt(None, "Required. Base model: hub id, local path, `tiny-random-phi3` or `tiny-random-phimoe`.")
+    dataset: Optional[str] = _opt(None, "Required for `sft`. Data file (JSON, JSONL, Parquet, CSV) or saved Hugging Face dataset folder.")
     format: Optional[str] = _opt(None, "Data format; detected from the columns when omitted.",
                                  ("medical-r1", "instruction", "chat"))
     output_dir: str = _opt("output", "Folder for checkpoints, the final adapter and the `completed` marker.")
@@ -170,6 +170,8 @@ def build_config(values: dict[str, Any]) -> TrainConfig:
 
 
 def validate_config(config: TrainConfig) -> None:
+    if not config.model:
+        raise ConfigError("option `model` is required (a hub id, a local path or `tiny-random-phi3`)")
     for name, f in FIELDS.items():
         choices = f.metadata.get("choices")
         value = getattr(config, name)

@@ -28,7 +28,10 @@ class Encoded:
 
 
 def tokenize_texts(tokenizer, texts: list[str]) -> list[list[int]]:
-    # One batched call: the Rust tokenizer encodes the batch in parallel.
+    """Encode all texts in one batched call, which the Rust tokenizer runs on all cores."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        return [encoding.ids for encoding in backend.encode_batch(texts, add_special_tokens=False)]
     return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
 

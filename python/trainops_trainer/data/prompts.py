@@ -63,6 +63,40 @@ def probe_end_of_turn(tokenizer, model_name: str) -> tuple[str, EndOfTurn]:
     return prefix, EndOfTurn(suffix[: position + len(token)], token, single_token_id(tokenizer, token, model_name))
 
 
+class SingleTurnTemplate:
+    """The chat template rendered once for a (system, user) prompt, filled in by string concatenation.
+
+    Rendering Jinja per row costs about as much as tokenizing it. The fast path is used only
+    when the template copies both contents verbatim; Prompter checks it against Jinja on real rows.
+    """
+
+    SYSTEM, USER = "TRAINOPS_SYSTEM_SENTINEL", "TRAINOPS_USER_SENTINEL"
+
+    def __init__(self, tokenizer, with_system: bool):
+        messages = [{"role": "user", "content": self.USER}]
+        if with_system:
+            messages.insert(0, {"role": "system", "content": self.SYSTEM})
+        rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        self.parts: list[str] | None = None
+        if rendered.count(self.USER) != 1 or (with_system and rendered.count(self.SYSTEM) != 1):
+            return
+        if with_system:
+            head, rest = rendered.split(self.SYSTEM)
+            middle, tail = rest.split(self.USER)
+            if self.USER in head:
+                return
+            self.parts = [head, middle, tail]
+        else:
+            head, tail = rendered.split(self.USER)
+            self.parts = [head, "", tail]
+
+    def render(self, system: str, user: str) -> str | None:
+        if self.parts is None:
+            return None
+        head, middle, tail = self.parts
+        return head + system + middle + user + tail if system else head + user + tail
+
+
 class Prompter:
     """Render examples as (prompt, target) text for one tokenizer and prompt style."""
 
@@ -76,6 +110,8 @@ class Prompter:
             if not getattr(tokenizer, "chat_template", None):
                 raise ConfigError(f"{model_name} has no chat template; set `prompt_style: instruction`")
             self.assistant_prefix, self.end = probe_end_of_turn(tokenizer, model_name)
+            self._fast = {flag: SingleTurnTemplate(tokenizer, flag) for flag in (True, False)}
+            self._fast_checked: set[bool] = set()
         else:
             if tokenizer.eos_token is None:
                 raise ConfigError(f"{model_name} has no eos token to end the answer with")
@@ -101,10 +137,26 @@ class Prompter:
     def prompt_text(self, example: Example) -> str:
         messages = self._messages(example)
         if self.prompt_style == "chat_template":
-            return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            return self._render_chat(messages)
         system = messages[0]["content"] if messages[0]["role"] == "system" else ""
         turns = "\n".join(m["content"].strip() for m in messages if m["role"] != "system")
         return INSTRUCTION_TEMPLATE.format(system=system, instruction=turns).lstrip()
+
+    def _render_chat(self, messages: list[dict[str, str]]) -> str:
+        roles = [m["role"] for m in messages]
+        with_system = roles == ["system", "user"]
+        if with_system or roles == ["user"]:
+            fast = self._fast[with_system]
+            text = fast.render(messages[0]["content"] if with_system else "", messages[-1]["content"])
+            if text is not None and with_system in self._fast_checked:
+                return text
+            exact = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            if text == exact:
+                self._fast_checked.add(with_system)
+            else:
+                fast.parts = None
+            return exact
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def target_text(self, example: Example) -> str:
         return self.assistant_prefix + self.answer_text(example) + self.end.text

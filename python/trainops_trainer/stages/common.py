@@ -81,10 +81,12 @@ class StartEventCallback(TrainerCallback):
         )
 
 
-def standard_callbacks(context: StageContext, start: StartEventCallback) -> list[TrainerCallback]:
+def standard_callbacks(context: StageContext, start: StartEventCallback,
+                       extra_step_fields: dict[str, str] | None = None) -> list[TrainerCallback]:
+    """Callbacks every stage uses; `extra_step_fields` maps log names to extra `step` event fields."""
     callbacks: list[TrainerCallback] = [
         start,
-        EventsCallback(context.writer),
+        EventsCallback(context.writer, extra_step_fields),
         ProgressLogCallback(),
         NonFiniteGradientCallback(),
         StopOnSignalCallback(context.stop),
