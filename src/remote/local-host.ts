@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, open, rename, rm, writeFile as writeFileFs } from 'node:fs/promises';
+import { cp, mkdir, open, rename, rm, stat, writeFile as writeFileFs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -21,6 +21,11 @@ export class LocalHost implements Host {
     const [command, ...args] = argv;
     if (command === undefined) throw new RangeError('argv must name a command');
     const cwd = options.cwd === undefined ? undefined : await this.resolvePath(options.cwd);
+    // Report a missing folder or program with the exit codes a shell gives over SSH
+    // (1 for a failed cd, 127 for command not found), so both hosts read alike.
+    if (cwd !== undefined && !(await isDirectory(cwd))) {
+      return { stdout: '', stderr: `cd: ${cwd}: No such file or directory\n`, code: 1, signal: null };
+    }
 
     return new Promise((resolve, reject) => {
       const child = spawn(command, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -39,9 +44,10 @@ export class LocalHost implements Host {
       child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
       // A command that exits without reading its stdin closes the pipe early; that is not an error.
       child.stdin.on('error', () => {});
-      child.once('error', (error) => {
+      child.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(error);
+        if (error.code === 'ENOENT') resolve({ stdout: '', stderr: `${command}: command not found\n`, code: 127, signal: null });
+        else reject(error);
       });
       child.once('close', (code, signal) => {
         clearTimeout(timer);
@@ -130,6 +136,14 @@ export function expandHome(filePath: string, homeDir: string): string {
 export function assertRange(offset: number, maxBytes: number): void {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, not ${offset}`);
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError(`maxBytes must be a non-negative integer, not ${maxBytes}`);
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await stat(dir)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Moves `partial` to `target`, first moving an existing `target` aside to `previous`. */
