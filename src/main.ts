@@ -17,6 +17,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { systemClock } from './jobs/clock.js';
 import { createPlanRuntime, type PlanRuntime } from './jobs/plan-runtime.js';
+import { createVmRuntime } from './jobs/auto-stop-runtime.js';
 import { createJobsRuntime, type JobsRuntime } from './jobs/runtime.js';
 import type { RunRecord } from './jobs/run-types.js';
 import { createLogger } from './logging.js';
@@ -85,7 +86,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   return role === 'console' ? runConsole(config, env) : runServer(role, config, env);
 }
 
-/** Every missing environment variable for the role, reported together. */
+/** Lists every environment variable the role needs and lacks, so all are reported together. */
 export function missingSettings(role: Role, config: Config, env: Env): string[] {
   const problems: string[] = [];
   if (!env.redisUrl) problems.push('REDIS_URL is not set (for example redis://127.0.0.1:6379)');
@@ -124,7 +125,9 @@ async function runServer(role: Exclude<Role, 'console'>, config: Config, env: En
 
   const chat = new SlackChat({ token: env.slackBotToken!, ...(env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {}) });
   const hosts = new HostPool(config.vms, logger.child({ component: 'hosts' }));
-  const vmControl = createVmControl(config, env, logger);
+  // Records every start and deallocation for the weekly savings, and owns the idle auto-stop.
+  const vms = createVmRuntime({ config, redisUrl, chat, hosts, vmControl: createVmControl(config, env, logger), logger });
+  const vmControl = vms.control;
   // The plan follows runs through the jobs runtime's hook, and lists its active runs.
   let plan: PlanRuntime | undefined;
   const onRunChanged = async (run: RunRecord): Promise<void> => plan?.onRunUpdated(run);
@@ -132,13 +135,14 @@ async function runServer(role: Exclude<Role, 'console'>, config: Config, env: En
   plan = createPlanRuntime({ config, redisUrl, chat, runs: jobs.runStore, logger });
   if (role !== 'bot') jobs.startWorkers();
   if (role !== 'bot') await plan.start();
+  if (role !== 'bot') await vms.startAutoStop({ runs: jobs.runStore });
 
   let bot: BotApp | undefined;
   let redis: Redis | undefined;
   if (role !== 'worker') {
     redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
     const registry = createCommandRegistry();
-    const deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts, plan: plan.ports });
+    const deps = { ...createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts, plan: plan.ports }), vm: vms.ports };
     const planRuntime = plan;
     bot = createBotApp({
       onHomeOpened: (userId) => planRuntime.publishHome(userId),
@@ -165,6 +169,7 @@ async function runServer(role: Exclude<Role, 'console'>, config: Config, env: En
   logger.info({ role }, 'trainops stopping');
   await bot?.stop();
   await plan.close();
+  await vms.close();
   await jobs.close();
   await hosts.closeAll();
   redis?.disconnect();
@@ -189,7 +194,9 @@ async function runConsole(config: Config, env: Env): Promise<number> {
     userNames: Object.fromEntries(config.team.members.map((member) => [member.id, member.name])),
   });
   const hosts = new HostPool(config.vms, logger.child({ component: 'hosts' }));
-  const vmControl = createVmControl(config, env, logger);
+  // The console demo's VMs are local, so no auto-stop runs here; `/vm` still works.
+  const vms = createVmRuntime({ config, redisUrl: env.redisUrl!, chat: chat as ChatPort, hosts, vmControl: createVmControl(config, env, logger), logger });
+  const vmControl = vms.control;
   let plan: PlanRuntime | undefined;
   const onRunChanged = async (run: RunRecord): Promise<void> => plan?.onRunUpdated(run);
   const jobs = createJobsRuntime({ config, redisUrl: env.redisUrl!, chat: chat as ChatPort, hosts, vmControl, logger, queueName: RUN_QUEUE, onRunChanged });
@@ -198,7 +205,7 @@ async function runConsole(config: Config, env: Env): Promise<number> {
   await plan.start();
 
   const registry = createCommandRegistry();
-  const deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts, plan: plan.ports });
+  const deps = { ...createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry, vmControl, hosts, plan: plan.ports }), vm: vms.ports };
   const member = config.team.members.find((candidate) => candidate.roles.includes('admin')) ?? config.team.members[0]!;
 
   let code: number;
@@ -207,6 +214,7 @@ async function runConsole(config: Config, env: Env): Promise<number> {
     await waitForIdleQueue(jobs);
   } finally {
     await plan.close();
+    await vms.close();
     await jobs.close();
     await hosts.closeAll();
   }

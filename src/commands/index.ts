@@ -11,6 +11,7 @@ import { restartCommand } from './restart-command.js';
 import { runsCommand } from './runs-command.js';
 import { statusCommand } from './status-command.js';
 import { trainCommand } from './train-command.js';
+import { vmKeepRunningAction, vmStopConfirmAction } from './vm-actions.js';
 import { vmCommand } from './vm-command.js';
 
 /**
@@ -35,7 +36,13 @@ export const allCommands: readonly CommandSpec<any>[] = [
 ];
 
 /** Button handlers beyond the run buttons, one entry per `action_id`. */
-export const allActions: readonly ActionSpec[] = [oncallAckAction, planImportConfirmAction, planImportCancelAction];
+export const allActions: readonly ActionSpec[] = [
+  oncallAckAction,
+  planImportConfirmAction,
+  planImportCancelAction,
+  vmKeepRunningAction,
+  vmStopConfirmAction,
+];
 
 export function createCommandRegistry(): CommandRegistry {
   return new CommandRegistry(allCommands, allActions);

@@ -1,30 +1,17 @@
 import { keepVmRunning, VM_KEEP_RUNNING_ACTION } from '../jobs/auto-stop.js';
-import { localeFor, type CommandContext, type Reply } from './context.js';
+import { localeFor, type CommandContext } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { checkMember } from './permissions.js';
+import type { ActionRequest, ActionSpec } from './registry.js';
 import { handleVmStopConfirm, VM_STOP_CONFIRM_ACTION } from './vm-command.js';
 
 /**
- * Handlers of the `/vm` and auto-stop buttons, in the shape of the registry's
- * `ActionSpec` (`{ actionId, handle(action, deps) }`), for `allActions` in
+ * Handlers of the `/vm` and auto-stop buttons, registered in `allActions` in
  * `src/commands/index.ts`. The Bolt adapter acknowledges the click before calling them.
  */
-export interface VmButtonClick {
-  readonly actionId: string;
-  /** The button's `value`. */
-  readonly value: string;
-  readonly userId: string;
-  readonly channel: string;
-  respond(reply: Reply | string): Promise<void>;
-}
-
-export interface VmActionSpec {
-  readonly actionId: string;
-  handle(action: VmButtonClick, deps: HandlerDeps): Promise<void>;
-}
 
 /** "Keep running" on an auto-stop warning; the value is `<vm>:<warning id>`. */
-export const vmKeepRunningAction: VmActionSpec = {
+export const vmKeepRunningAction: ActionSpec = {
   actionId: VM_KEEP_RUNNING_ACTION,
   async handle(action, deps) {
     const ctx = actionContext(action, deps);
@@ -52,16 +39,16 @@ export const vmKeepRunningAction: VmActionSpec = {
 };
 
 /** The admin's force-deallocate confirmation from `/vm stop`; the value is the VM name. */
-export const vmStopConfirmAction: VmActionSpec = {
+export const vmStopConfirmAction: ActionSpec = {
   actionId: VM_STOP_CONFIRM_ACTION,
   async handle(action, deps) {
     await handleVmStopConfirm(action.value, actionContext(action, deps), deps);
   },
 };
 
-export const vmActions: readonly VmActionSpec[] = [vmKeepRunningAction, vmStopConfirmAction];
+export const vmActions: readonly ActionSpec[] = [vmKeepRunningAction, vmStopConfirmAction];
 
-function actionContext(action: VmButtonClick, deps: HandlerDeps): CommandContext {
+function actionContext(action: ActionRequest, deps: HandlerDeps): CommandContext {
   const locale = localeFor(deps.config, action.userId);
   return {
     config: deps.config,

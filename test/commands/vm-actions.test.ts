@@ -2,11 +2,12 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { Reply } from '../../src/commands/context.js';
-import { vmKeepRunningAction, vmStopConfirmAction, type VmButtonClick } from '../../src/commands/vm-actions.js';
+import type { ActionRequest } from '../../src/commands/registry.js';
+import { vmKeepRunningAction, vmStopConfirmAction } from '../../src/commands/vm-actions.js';
 import { AutoStopper } from '../../src/jobs/auto-stop.js';
 import { ADMIN, CHANNEL, MEMBER, startVmWorld, stopSharedRedis, type VmWorld } from './vm-helpers.js';
 
-function click(actionId: string, value: string, userId: string): VmButtonClick & { replies: string[] } {
+function click(actionId: string, value: string, userId: string): ActionRequest & { replies: string[] } {
   const replies: string[] = [];
   return {
     actionId,
