@@ -4,15 +4,15 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 
 /**
  * The process logger: pino JSON lines with secrets removed twice over. `redact` blanks
- * fields that hold secrets by name (tokens, passwords, authorization headers), and the
- * output stream replaces every known secret value wherever it appears, so a token
- * quoted inside an error message or a stack trace never reaches the log either.
+ * fields whose names mark a secret (tokens, passwords, authorization headers). The
+ * output stream then replaces every known secret value wherever it appears, so a token
+ * quoted inside an error message or a stack trace does not reach the log either.
  */
 export interface LoggerOptions {
   level?: string;
   /** Secret values to scrub from every line (tokens, signing secret, Redis password). */
   secrets?: readonly string[];
-  /** Where lines go (default stdout). */
+  /** Destination of the log lines (default stdout). */
   destination?: DestinationStream | NodeJS.WritableStream;
 }
 
@@ -58,10 +58,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-/** A stream that replaces each secret value in a log line before passing it on. */
+/** Wraps `destination` in a stream that replaces each secret value in a log line before writing it. */
 export function scrubbingStream(destination: DestinationStream | NodeJS.WritableStream, secrets: readonly string[]): DestinationStream {
-  // Longest first, so a secret that contains another is replaced whole. Values are
-  // matched both raw and as they appear JSON-escaped inside a log line.
+  // The longer secrets are replaced first, so a secret that contains another is replaced
+  // whole. Each is matched both raw and JSON-escaped, as it appears inside a log line.
   const needles = [...new Set(secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]))].sort((a, b) => b.length - a.length);
   const scrub = (line: string): string => needles.reduce((text, needle) => text.split(needle).join(REDACTED), line);
 

@@ -7,10 +7,10 @@ import { format } from 'date-fns';
 import type { Block, ChatPort, OutgoingMessage, PostedMessage } from './chat-port.js';
 
 /**
- * `ChatPort` that plays Slack in a terminal for the demo: channel messages print flush
- * left, thread replies indented under their root, updates to a message print again as
- * they happen, ephemeral replies are marked as such, and uploaded files are written to
- * `fileDir` with their path printed.
+ * `ChatPort` that plays Slack in a terminal for the demo. Channel messages print flush
+ * left and thread replies indented under their root. An update prints the lines that
+ * changed as it happens, ephemeral replies carry a label, and uploaded files are
+ * written to `fileDir` with their path printed.
  */
 export interface ConsoleChatOptions {
   output: NodeJS.WritableStream;

@@ -34,7 +34,7 @@ export async function runConsoleSession(options: ConsoleSessionOptions): Promise
   const interactive = options.input.isTTY === true;
   const started: string[] = [];
 
-  // Runs this session queued, so a piped session knows what to wait for.
+  // Records the runs this session queued, which a piped session waits for.
   const deps: HandlerDeps = {
     ...options.deps,
     enqueue: async (request) => {

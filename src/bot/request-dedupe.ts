@@ -32,7 +32,7 @@ export class RedisRequestDeduper implements RequestDeduper {
 /** For the console, where nothing is retried. */
 export const noDedupe: RequestDeduper = { claim: async () => true };
 
-/** A stable key for a request from the fields Slack repeats unchanged on a retry. */
+/** Hashes the fields Slack repeats unchanged on a retry into a stable request key. */
 export function requestKey(fields: ReadonlyArray<string | undefined>): string {
   return createHash('sha256')
     .update(fields.map((field) => field ?? '').join('\u0000'))

@@ -45,7 +45,7 @@ export interface HandlerDeps {
 /** The run reads that listing commands need; the Redis RunStore provides them. */
 export type RunReader = Pick<RunStore, 'get' | 'listActive' | 'listRecent' | 'findByThread'>;
 
-/** What a person asked to run, after parsing and permission checks. */
+/** A person's request for a run, after parsing and permission checks. */
 export interface RunRequest {
   kind: RunKind;
   recipe: string;

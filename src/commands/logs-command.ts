@@ -7,8 +7,8 @@ import { MAX_LOG_LINES } from '../jobs/run-control.js';
 
 /**
  * `/logs [#id] [n]`: the last n lines of the run's train.log. Short output is an
- * ephemeral code block; output longer than one Block Kit section (3000 characters)
- * goes to the run's thread as a file, because Slack cuts longer blocks.
+ * ephemeral code block. Output longer than one Block Kit section (3000 characters)
+ * goes to the run's thread as a file, because Slack rejects longer section text.
  */
 export interface LogsCommand {
   readonly runId: string;

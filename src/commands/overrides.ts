@@ -50,7 +50,7 @@ export function parseOverrides(tokens: readonly string[], specs: Readonly<Record
 }
 
 function parseValue(name: string, raw: string, spec: OverrideSpec): OverrideValue | ParseError {
-  const shown = truncate(raw);
+  const displayed = truncate(raw);
   switch (spec.type) {
     case 'number':
     case 'integer': {
@@ -59,11 +59,11 @@ function parseValue(name: string, raw: string, spec: OverrideSpec): OverrideValu
       if (!pattern.test(raw) || !Number.isFinite(value)) {
         return parseError(spec.type === 'integer' ? 'core.error.override_not_integer' : 'core.error.override_not_number', {
           name,
-          value: shown,
+          value: displayed,
         });
       }
       if ((spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) {
-        return parseError('core.error.override_range', { name, value: shown, min: spec.min ?? '-∞', max: spec.max ?? '∞' });
+        return parseError('core.error.override_range', { name, value: displayed, min: spec.min ?? '-∞', max: spec.max ?? '∞' });
       }
       return value;
     }
@@ -71,11 +71,11 @@ function parseValue(name: string, raw: string, spec: OverrideSpec): OverrideValu
       const lower = raw.toLowerCase();
       if (['true', 'yes', '1', 'on', '是'].includes(lower)) return true;
       if (['false', 'no', '0', 'off', '否'].includes(lower)) return false;
-      return parseError('core.error.override_not_boolean', { name, value: shown });
+      return parseError('core.error.override_not_boolean', { name, value: displayed });
     }
     case 'enum': {
       const values = spec.values ?? [];
-      if (!values.includes(raw)) return parseError('core.error.override_enum', { name, value: shown, allowed: values.join(', ') });
+      if (!values.includes(raw)) return parseError('core.error.override_enum', { name, value: displayed, allowed: values.join(', ') });
       return raw;
     }
     case 'string': {

@@ -22,7 +22,7 @@ export interface CommandSpec<C = unknown> {
   readonly aliases?: readonly string[];
   /** Catalog key of the help text: usage line and examples, in both locales. */
   readonly helpKey: string;
-  /** Turns the text after the command name into a typed command or a ParseError; never throws. */
+  /** Turns the text after the command name into a typed command or a ParseError; must not throw. */
   parse(text: string, ctx: ParseContext): C | ParseError;
   handle(command: C, ctx: CommandContext, deps: HandlerDeps): Promise<void>;
 }
@@ -32,14 +32,14 @@ export function defineCommand<C>(spec: CommandSpec<C>): CommandSpec<C> {
   return spec;
 }
 
-/** A button click, already acknowledged, as an action handler sees it. */
+/** A button click, already acknowledged, as passed to its action handler. */
 export interface ActionRequest {
   readonly actionId: string;
   /** The button's `value`. */
   readonly value: string;
   readonly userId: string;
   readonly channel: string;
-  /** The message that holds the button. */
+  /** The message that contains the button. */
   readonly messageTs?: string;
   readonly threadTs?: string;
   respond(reply: Reply | string): Promise<void>;
@@ -95,7 +95,7 @@ export class CommandRegistry {
     this.ordered.push(spec as CommandSpec);
   }
 
-  /** The command selected by `word` (`train`, `/train`, `训练`), if any. */
+  /** Looks up the command selected by `word` (`train`, `/train`, `训练`). */
   find(word: string): CommandSpec | undefined {
     return this.byWord.get(word.replace(/^[/／]/, '').toLowerCase());
   }
@@ -105,7 +105,7 @@ export class CommandRegistry {
     return this.ordered;
   }
 
-  /** Every name and alias, for suggestions. */
+  /** Lists every name and alias, for suggestions. */
   words(): string[] {
     return [...this.byWord.keys()];
   }

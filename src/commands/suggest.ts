@@ -1,7 +1,7 @@
 import { distance } from 'fastest-levenshtein';
 
 /**
- * The valid name closest to what a person typed, for "did you mean" hints. Names
+ * Finds the valid name closest to what a person typed, for "did you mean" hints. Names
  * further than about a third of their length away are not offered, so a wild guess
  * does not produce a misleading suggestion.
  */
@@ -14,8 +14,11 @@ export function suggestName(typed: string, candidates: readonly string[]): strin
     // A prefix or substring match (`medical` for `medical-phi4`, `lrate` for `lr`) is a strong hint.
     const contained = lower.startsWith(needle) || (needle.length >= 3 && lower.includes(needle));
     const containing = lower.length >= 2 && needle.startsWith(lower);
-    // Ranked after a one-letter typo, so `yanshiyiliau` suggests `yanshiyiliao`, not `yanshi`.
-    const score = contained ? 0.5 : containing ? 1.5 : distance(needle, lower);
+    // A candidate contained in the typed name ranks after a one-letter typo, so
+    // `yanshiyiliau` suggests `yanshiyiliao`, not `yanshi`.
+    let score = distance(needle, lower);
+    if (contained) score = 0.5;
+    else if (containing) score = Math.min(score, 1.5);
     if (best === undefined || score < best.score) best = { name, score };
   }
 

@@ -1,6 +1,6 @@
 /**
  * A local stand-in for Slack's Socket Mode endpoint: `POST /api/apps.connections.open`
- * answers with a `ws://127.0.0.1:<port>/socket` URL on the same server, which accepts
+ * returns a `ws://127.0.0.1:<port>/socket` URL on the same server, which accepts
  * one WebSocket at a time, sends `hello`, and records every JSON frame the app sends.
  *
  * The WebSocket side is written by hand (RFC 6455 handshake and unfragmented frames)

@@ -96,7 +96,8 @@ recipes:
 
 describe('json schema', () => {
   it('matches the committed file', () => {
-    expect(readFileSync('config/trainops.schema.json', 'utf8')).toBe(renderJsonSchema());
+    const committed = readFileSync('config/trainops.schema.json', 'utf8');
+    expect(committed, 'config/trainops.schema.json is stale: run `npx tsx src/config/json-schema.ts`').toBe(renderJsonSchema());
   });
 });
 
@@ -120,13 +121,14 @@ describe('local paths', () => {
     const config = loadConfig('config/demo.yaml', { baseDir: '/srv/trainops' });
     expect(config.vms.local?.workdir).toBe('/srv/trainops/.trainops/demo');
     const recipe = config.recipes.demo;
-    expect(recipe?.kind === 'train' && recipe.dataset).toBe('/srv/trainops/python/trainops_trainer/samples/medical_sample.jsonl');
+    expect(recipe?.kind).toBe('train');
+    expect(recipe && 'dataset' in recipe ? recipe.dataset : undefined).toBe('/srv/trainops/python/trainops_trainer/samples/medical_sample.jsonl');
   });
 
   it('stay as written for SSH VMs', () => {
     const config = loadConfig('config/trainops.example.yaml', { baseDir: '/srv/trainops' });
     expect(config.vms.yanshi?.workdir).toBe('~/trainops');
     const recipe = config.recipes['medical-phi4'];
-    expect(recipe?.kind === 'train' && recipe.dataset).toBe('~/data/medical-r1/train.jsonl');
+    expect(recipe && 'dataset' in recipe ? recipe.dataset : undefined).toBe('~/data/medical-r1/train.jsonl');
   });
 });
