@@ -58,7 +58,7 @@ export function renderPlan(options: PlanViewOptions): RenderedMessage {
   return { text: [title, ...lines, summary].join('\n'), blocks: [header(title), table, contextLine(summary)] };
 }
 
-/** One item as a line of mrkdwn, for the App Home tab and the text fallback. */
+/** Formats one item as a line of mrkdwn, for the App Home tab and the text fallback. */
 export function planLine(item: PlanItem, options: Pick<PlanViewOptions, 'now' | 'timeZone' | 'locale' | 't'>): string {
   const { t } = options;
   const parts = [

@@ -20,6 +20,8 @@ export interface PlanPorts {
   planChanged(): Promise<void>;
   /** Links a new run to its plan item (`for 2.1`, or an open item with its recipe and VM). */
   linkRunToPlan(run: LinkableRun): Promise<LinkOutcome>;
+  /** Posts in the run's thread which plan item the run is linked to. */
+  postLinkInThread(run: RunRecord, item: PlanItem, automatic: boolean): Promise<void>;
 }
 
 declare module './deps.js' {
@@ -236,9 +238,10 @@ function toDraft(item: PlanImport['items'][number]): PlanItemDraft {
 }
 
 /**
- * Links a newly queued run to the plan and says so: in the run's thread for everyone,
- * and as the returned sentence for the person's reply. Returns undefined when the run
- * is not linked and no item was named. `/train` and `/deploy` call it after enqueueing.
+ * Links a newly queued run to the plan and announces the link in the run's thread.
+ * Returns the sentence for the person's reply, or undefined when the run is not linked
+ * and no item was named. `/train` calls it after enqueueing; runs created elsewhere are
+ * linked by the plan runtime when their first change arrives.
  */
 export async function announcePlanLink(run: RunRecord, ctx: Pick<CommandContext, 't' | 'locale' | 'logger'>, deps: HandlerDeps): Promise<string | undefined> {
   if (!deps.plan) return undefined;
@@ -253,17 +256,10 @@ export async function announcePlanLink(run: RunRecord, ctx: Pick<CommandContext,
   if (outcome.outcome === 'not_found') return ctx.t('plan.link.not_found', { number: outcome.number });
 
   const due = formatDue(new Date(outcome.item.due), deps.config.timezone, ctx.locale);
-  const params = { number: outcome.item.number, title: outcome.item.title, due };
-  const text = ctx.t(outcome.automatic ? 'plan.link.auto' : 'plan.link.linked', params);
-  if (run.threadTs) {
-    const teamText = deps.translate(deps.config.locale)(outcome.automatic ? 'plan.link.auto' : 'plan.link.linked', {
-      ...params,
-      due: formatDue(new Date(outcome.item.due), deps.config.timezone, deps.config.locale),
-    });
-    await deps.chat.postMessage({ channel: run.channel, threadTs: run.threadTs, text: teamText }).catch((error: unknown) => {
-      ctx.logger.warn({ err: error, runId: run.id }, 'posting the plan link in the run thread failed');
-    });
-  }
+  const text = ctx.t(outcome.automatic ? 'plan.link.auto' : 'plan.link.linked', { number: outcome.item.number, title: outcome.item.title, due });
+  await deps.plan.postLinkInThread(run, outcome.item, outcome.automatic).catch((error: unknown) => {
+    ctx.logger.warn({ err: error, runId: run.id }, 'posting the plan link in the run thread failed');
+  });
   return text;
 }
 

@@ -10,9 +10,8 @@ import { addDays, addWeeks, startOfISOWeek, subMonths } from 'date-fns';
  * `周二、三` as Tuesday only, resolves `礼拜五` to the past Friday, and places
  * `明天` and `星期三 18:00` in the process time zone instead of the given one.
  * English weekdays use the same grammar so that `monday` and `周一` mean the same day
- * (this ISO week); other English phrases and full dates (`Dec 8 6pm`, `8 December`)
- * go to `chrono.en`, whose calendar fields are then placed in the time zone with
- * `TZDate`.
+ * of this ISO week. Other English phrases and full dates (`Dec 8 6pm`, `8 December`)
+ * go to `chrono.en`, and `TZDate` places its calendar fields in the time zone.
  */
 export interface DueOptions {
   now: Date;
@@ -32,7 +31,7 @@ export type DueReading =
       reason: 'unrecognized' | 'past' | 'ambiguous' | 'invalid_date';
       /** The phrase as typed. */
       text: string;
-      /** How the phrase was read, when it was read at all. */
+      /** Instant the phrase was read as, when it was read at all. */
       readAs?: Date;
       /** A phrase that probably means what was intended (`下周一`). */
       suggestion?: string;
@@ -166,7 +165,8 @@ function matchWeekday(text: string, monday: TZDate): { phrase: Phrase; length: n
   const prefix = (match[1] ?? '').trim().toLowerCase();
   const first = zh ? ZH_DAY[match[2]!] : EN_DAY[match[2]!.toLowerCase()];
   const lastToken = match[3];
-  const last = lastToken === undefined ? first : zh ? ZH_DAY[lastToken] : EN_DAY[lastToken.toLowerCase()];
+  let last = first;
+  if (lastToken !== undefined) last = zh ? ZH_DAY[lastToken] : EN_DAY[lastToken.toLowerCase()];
   if (first === undefined || last === undefined) return undefined;
 
   let weeks = 0;
@@ -196,7 +196,10 @@ function withTime(phrase: Phrase, rest: string): Recognized {
   if (zh && zh[0].trim().length === remaining.trim().length) {
     const period = zh[1];
     let hour = Number(zh[2]);
-    const minute = zh[3] !== undefined ? Number(zh[3]) : zh[4] === '半' ? 30 : zh[5] !== undefined ? Number(zh[5]) : 0;
+    let minute = 0;
+    if (zh[3] !== undefined) minute = Number(zh[3]);
+    else if (zh[4] === '半') minute = 30;
+    else if (zh[5] !== undefined) minute = Number(zh[5]);
     const colonForm = zh[3] !== undefined;
     if (period && /下午|傍晚|晚上|晚/.test(period) && hour < 12) hour += 12;
     if (period === '中午' && hour < 3) hour += 12;
@@ -244,7 +247,7 @@ function recognizeWithChrono(text: string, options: DueOptions): Recognized {
   return phrase;
 }
 
-/** A month and day without a year: this year, unless that is months past (a plan for early next year). */
+/** Picks the year of a month and day: this year, unless that is months past (a plan for early next year). */
 function inferYear(month: number, day: number, options: DueOptions): number {
   const today = localDay(options.now, options.timeZone);
   const candidate = new Date(Date.UTC(today.year, month - 1, day));

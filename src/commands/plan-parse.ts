@@ -55,6 +55,8 @@ const ACTIONS: Readonly<Record<string, PlanCommand['action'] | 'next' | 'last' |
   this: 'this', 本周: 'this', 这周: 'this',
 };
 
+const WEEK_OFFSETS = { this: 0, next: 1, last: -1 } as const;
+
 const FIELD_WORDS: Readonly<Record<string, keyof PlanFields>> = {
   title: 'title', 标题: 'title',
   due: 'due', 截止: 'due', 截止时间: 'due',
@@ -80,7 +82,7 @@ export function parsePlan(text: string, ctx: ParseContext): PlanCommand | ParseE
     case 'next':
     case 'last':
       if (restWords.length > 0) return parseError('plan.error.usage');
-      return { action: 'show', weekOffset: action === 'next' ? 1 : action === 'last' ? -1 : 0 };
+      return { action: 'show', weekOffset: WEEK_OFFSETS[action] };
     case 'done':
     case 'remove':
       return parseNumberOnly(action, rest);

@@ -50,7 +50,7 @@ export function displayStatus(item: Pick<PlanItem, 'status' | 'due'>, now: Date)
   return item.status;
 }
 
-/** How a linked run's ETA compares with its item's due time. */
+/** Comparison of a linked run's ETA with its item's due time. */
 export type EtaMark = 'on_track' | 'at_risk' | 'late';
 
 /** Margin below which an ETA still before the due time counts as at risk. */

@@ -1,14 +1,14 @@
 /**
  * Links runs to plan items and moves the items along with their runs:
  *
- * - `linkRunToPlan(run)` when a run is created: `/train ... for 2.1` names the item;
- *   otherwise an open item of this week with the run's recipe and VM is linked
+ * - `linkRunToPlan(run)` when a run is created: `/train ... for 2.1` names the item.
+ *   Otherwise an open item of this week with the run's recipe and VM is linked
  *   automatically. The caller tells the person which item was linked.
  * - `onRunStatusChanged(run)` after every stored transition: the item becomes
  *   in progress when its run starts, and done when the run succeeds. For a
- *   train-and-deploy item the training success only marks it trained; the item is done
- *   when the deployment (a deploy run linked to it, or one whose source run is linked)
- *   is serving or succeeded.
+ *   train-and-deploy item the training success only marks it trained. Such an item is
+ *   done when its deployment (a deploy run linked to it, or one whose source run is
+ *   linked) is serving or succeeded.
  * - `onRunProgress(run, eta)` on progress: stores progress and ETA on the item and, the
  *   first time the ETA passes the due time, warns in the run's thread and the owner.
  */
@@ -131,6 +131,18 @@ export class PlanLinker {
     }
   }
 
+  /** Posts in the run's thread, in the team's locale, which plan item the run is linked to. */
+  async postLinkInThread(run: Pick<RunRecord, 'id' | 'channel' | 'threadTs'>, item: PlanItem, automatic: boolean): Promise<void> {
+    if (!run.threadTs) return;
+    const { timezone, locale } = this.deps.config;
+    const params = { number: item.number, title: item.title, due: formatDue(new Date(item.due), timezone, locale) };
+    await this.deps.chat.postMessage({
+      channel: run.channel,
+      threadTs: run.threadTs,
+      text: translator(locale)(automatic ? 'plan.link.auto' : 'plan.link.linked', params),
+    });
+  }
+
   private async warnLate(run: RunRecord, item: PlanItem, eta: Date, due: Date): Promise<void> {
     const { timezone, locale } = this.deps.config;
     const t = translator(locale);
@@ -176,7 +188,7 @@ export class PlanLinker {
     return { outcome: 'found', ref: { week, number: matches[0]!.number }, automatic: true };
   }
 
-  /** A deploy run of the recipe that the item's training deploys to (`deployAfter`). */
+  /** Tells whether the run deploys what the item's training recipe deploys to (`deployAfter`). */
   private isDeployOf(item: PlanItem, run: LinkableRun): boolean {
     if (run.kind !== 'deploy' || item.kind !== 'train_deploy' || !item.recipe) return false;
     const recipe = this.deps.config.recipes[item.recipe];

@@ -102,8 +102,8 @@ export async function scheduleItemReminders(scheduler: ReminderScheduler, item: 
   const upcoming = planReminders(item, plan, timezone).filter((reminder) => reminder.at.getTime() > now.getTime());
   const jobs = upcoming.map((reminder) => reminderJob(item, reminder));
 
-  // The "due" job schedules the overdue notices when it fires; an item already past
-  // due (or with no due reminder) gets its next overdue morning here.
+  // The "due" job schedules the overdue notices when it fires. An item already past
+  // due, or one without a due reminder, gets its next overdue morning here.
   const dueAhead = upcoming.some((reminder) => reminder.kind === 'due');
   if (!dueAhead && plan.reminders.overdueMorningAt) {
     const after = new Date(Math.max(new Date(item.due).getTime(), now.getTime()));

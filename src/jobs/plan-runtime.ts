@@ -42,7 +42,7 @@ export interface PlanRuntime {
   linker: PlanLinker;
   jobs: PlanJobs;
   ports: PlanPorts;
-  /** Upserts the digest schedulers, schedules reminders and starts the plan worker. */
+  /** Seeds the config items, upserts the digest schedulers, schedules reminders and starts the plan worker. */
   start(): Promise<void>;
   /** Publishes a person's App Home tab and keeps it refreshed from now on. */
   publishHome(userId: string): Promise<void>;
@@ -101,7 +101,9 @@ export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
     store,
     linker,
     jobs,
-    ports: { store, scheduleReminders: (item) => jobs.scheduleReminders(item), planChanged: refreshHomes, linkRunToPlan: (run) => linker.linkRunToPlan(run) },
+    ports: { store, scheduleReminders: (item) => jobs.scheduleReminders(item), planChanged: refreshHomes, linkRunToPlan: (run) => linker.linkRunToPlan(run),
+      postLinkInThread: (run, item, automatic) => linker.postLinkInThread(run, item, automatic),
+    },
     async start() {
       await seedFromConfig(store, config, clock, logger);
       await jobs.start();
@@ -112,10 +114,17 @@ export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
     },
     linkRunToPlan: (run) => linker.linkRunToPlan(run),
     async onRunUpdated(run) {
-      // Run status changes (of any run) change the Home tab's active runs; the stored
-      // last status tells a change from a progress update across processes.
+      // The stored last status separates a status change from a progress update,
+      // across processes. Any run's status change changes the Home tab's active runs.
       const previous = await redis.getset(`${config.redisPrefix}:plan:run-status:${run.id}`, run.status);
       await redis.expire(`${config.redisPrefix}:plan:run-status:${run.id}`, 30 * 24 * 3600);
+
+      // Runs not created by /train (deploys, chained deployments) are linked on their first change.
+      if (previous === null && !(await store.findRunLink(run.id))) {
+        const outcome = await linker.linkRunToPlan(run);
+        if (outcome.outcome === 'linked') await linker.postLinkInThread(run, outcome.item, outcome.automatic);
+      }
+
       if (previous !== run.status) {
         const item = await linker.onRunStatusChanged(run);
         if (!item) await refreshHomes();

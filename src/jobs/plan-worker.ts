@@ -2,9 +2,9 @@
  * The plan queue and its worker: deadline reminders (delayed jobs, see
  * `plan-reminders.ts`) and the weekly digest (job schedulers, see `plan-digest.ts`).
  *
- * Every bot process may run `PlanJobs.start()`: the reminder job ids and the digest
- * scheduler ids are fixed, so several processes and restarts share one set of jobs,
- * and each post claims a once-only key first, so a job delivered twice posts once.
+ * Every bot process may run `PlanJobs.start()`. The reminder job ids and the digest
+ * scheduler ids are fixed, so several processes and restarts share one set of jobs.
+ * Each post claims a once-only key first, so a job delivered twice posts once.
  */
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';

@@ -106,6 +106,25 @@ describe('PlanRuntime', () => {
   });
 });
 
+describe('PlanRuntime run links', () => {
+  it('links a chained deployment on its first change', async () => {
+    const { plan, runStore } = await setUp();
+    const train = await runStore.create({ kind: 'train', recipe: 'medical-phi4', vm: 'yanshiyiliao', userId: 'U01CHENCHEN', channel: 'CRUNS', overrides: {} });
+    await plan.linkRunToPlan(train);
+    await plan.onRunUpdated({ ...train, status: 'succeeded' });
+
+    // The worker starts the recipe's deployAfter deploy itself; no command links it.
+    const created = await runStore.create({ kind: 'deploy', recipe: 'medical-phi4-serve', vm: 'yanshiyiliao', userId: 'U01CHENCHEN', channel: 'CRUNS', overrides: {}, sourceRunId: train.id });
+    const deploy = await runStore.setThreadTs(created.id, '8888.0001');
+    await plan.onRunUpdated({ ...deploy, status: 'starting_vm' });
+    await plan.onRunUpdated({ ...deploy, status: 'serving' });
+
+    expect((await plan.store.get({ week: '2026-W49', number: '2.1' }))?.status).toBe('done');
+    const thread = slack.callsOf('chat.postMessage').filter((call) => call.body.thread_ts === '8888.0001');
+    expect(thread.map((call) => call.body.text)).toEqual(['配方和 VM 与计划 2.1「训练并部署医疗 phi4」一致，已自动关联（截止 11月30日 周一 18:00）。']);
+  });
+});
+
 describe('PlanRuntime seeding', () => {
   it('seeds config items once per week', async () => {
     const prefix = uniquePrefix('seed');
