@@ -5,7 +5,6 @@ export const vmMessages: CatalogPair = {
   'zh-CN': {
     'vm.help':
       '`/vm list` 查看所有虚拟机\n`/vm start <VM>` 启动\n`/vm stop <VM>` 释放（deallocate，停止计费；有运行时需要管理员确认）\n`/vm status <VM>` 电源状态和 GPU 使用情况',
-    'vm.error.usage': '用法：`/vm list`、`/vm start <VM>`、`/vm stop <VM>`、`/vm status <VM>`。',
     'vm.error.unknown_action': '没有 “{word}” 这个子命令。{hint}可用：list、start、stop、status。',
     'vm.error.missing_vm': '请指定虚拟机，例如 `/vm {action} {first}`。可用的 VM：{valid}。',
     'vm.error.extra_words': '看不懂多余的 “{word}”。用法：`/vm {action} <VM>`。',
@@ -31,7 +30,6 @@ export const vmMessages: CatalogPair = {
     'vm.list.policy_off': '关闭',
     'vm.list.policy_on': '空闲 {idle} 分钟后提醒，再过 {grace} 分钟释放',
     'vm.list.policy_unmanaged': '不适用',
-    'vm.list.error_line': '读取 {vm} 的状态失败：{reason}',
 
     'vm.start.not_managed': '{vm} 没有配置 Azure（`vms.{vm}.azure`），机器人无法启动它，视为一直开着。',
     'vm.start.already_running': '{vm} 已经在运行。',
@@ -51,7 +49,6 @@ export const vmMessages: CatalogPair = {
     'vm.stop.confirm_no': '取消',
     'vm.stop.deallocating': '正在释放虚拟机 {vm}（deallocate，释放后不再计费）…',
     'vm.stop.done': '虚拟机 {vm} 已释放，用时 {duration}。本周已节省 {hours} 小时{cost}。',
-    'vm.stop.announce': '<@{user}> 释放了虚拟机 *{vm}*。本周已节省 {hours} 小时{cost}。',
     'vm.stop.stale_button': '这个按钮已过期：{vm} 的情况已经变了，请重新运行 `/vm stop {vm}`。',
 
     'vm.status.title': '{vm} · {power}',
@@ -79,9 +76,6 @@ export const vmMessages: CatalogPair = {
     'vm.autostop.failed': ':warning: 自动释放 *{vm}* 失败：{reason}',
     'vm.cost.saved': '（约 {amount}）',
 
-    'vm.run.starting': '正在启动虚拟机 {vm}…',
-    'vm.run.waiting': '虚拟机 {vm} 当前{power}，等它结束…',
-    'vm.run.started': '虚拟机 {vm} 已启动，用时 {duration}。',
     'vm.run.deallocated_lost': '虚拟机 {vm} 在运行期间被释放了（{power}），可能是 Spot 逐出或有人在门户里停止了它。运行 #{id} 已标记为失联，可以用 `/restart #{id}` 从最近的 checkpoint 继续。',
 
     'vm.azure_error.not_found':
@@ -102,7 +96,6 @@ export const vmMessages: CatalogPair = {
   en: {
     'vm.help':
       '`/vm list` lists every VM\n`/vm start <VM>` starts one\n`/vm stop <VM>` deallocates it (billing stops; an admin must confirm while a run is active)\n`/vm status <VM>` shows power state and GPU use',
-    'vm.error.usage': 'Usage: `/vm list`, `/vm start <VM>`, `/vm stop <VM>`, `/vm status <VM>`.',
     'vm.error.unknown_action': 'There is no “{word}” subcommand. {hint}Valid: list, start, stop, status.',
     'vm.error.missing_vm': 'Name a VM, for example `/vm {action} {first}`. VMs: {valid}.',
     'vm.error.extra_words': 'Unexpected “{word}”. Usage: `/vm {action} <VM>`.',
@@ -128,7 +121,6 @@ export const vmMessages: CatalogPair = {
     'vm.list.policy_off': 'off',
     'vm.list.policy_on': 'warn after {idle} idle minutes, deallocate {grace} minutes later',
     'vm.list.policy_unmanaged': 'n/a',
-    'vm.list.error_line': 'Reading the state of {vm} failed: {reason}',
 
     'vm.start.not_managed': '{vm} has no Azure config (`vms.{vm}.azure`), so the bot cannot start it and treats it as always on.',
     'vm.start.already_running': '{vm} is already running.',
@@ -148,7 +140,6 @@ export const vmMessages: CatalogPair = {
     'vm.stop.confirm_no': 'Cancel',
     'vm.stop.deallocating': 'Deallocating VM {vm} (billing stops once it is deallocated)…',
     'vm.stop.done': 'VM {vm} deallocated in {duration}. Saved {hours} hours this week{cost}.',
-    'vm.stop.announce': '<@{user}> deallocated VM *{vm}*. Saved {hours} hours this week{cost}.',
     'vm.stop.stale_button': 'This button has expired because {vm} changed; run `/vm stop {vm}` again.',
 
     'vm.status.title': '{vm} · {power}',
@@ -176,9 +167,6 @@ export const vmMessages: CatalogPair = {
     'vm.autostop.failed': ':warning: Auto-stop of *{vm}* failed: {reason}',
     'vm.cost.saved': ' (about {amount})',
 
-    'vm.run.starting': 'Starting VM {vm}…',
-    'vm.run.waiting': 'VM {vm} is {power}; waiting for that to finish…',
-    'vm.run.started': 'VM {vm} started in {duration}.',
     'vm.run.deallocated_lost': 'VM {vm} was deallocated during the run ({power}), by a spot eviction or someone in the portal. Run #{id} is marked lost; `/restart #{id}` resumes it from the latest checkpoint.',
 
     'vm.azure_error.not_found':
