@@ -114,8 +114,10 @@ export class PlanLinker {
     const ref = await this.deps.store.findRunLink(run.id);
     if (!ref) return;
 
+    // The step rate's remaining time counts from the last step, not from now.
     const remaining = eta ? undefined : estimateRemainingMs(run);
-    const estimated = eta ?? (remaining !== undefined ? new Date(this.deps.clock.now().getTime() + remaining) : undefined);
+    const lastStep = run.lastStepTime ? new Date(run.lastStepTime).getTime() : this.deps.clock.now().getTime();
+    const estimated = eta ?? (remaining !== undefined ? new Date(lastStep + remaining) : undefined);
     const item = await this.deps.store.update(ref, (current) => {
       if (current.status === 'done' || !isNewProgress(current, run, estimated)) return undefined;
       const next: PlanItem = { ...current };

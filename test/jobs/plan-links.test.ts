@@ -200,14 +200,14 @@ describe('PlanLinker.onRunProgress', () => {
     const train = run('60', { recipe: 'phi35moe-medical', vm: 'xunlian', status: 'running' });
     await linker.linkRunToPlan(train);
 
-    // 100 steps in 10 minutes, 900 steps left: 90 minutes after the last step.
+    // 100 steps in 10 minutes, 900 steps left: 90 minutes after the last step at 09:25.
     await linker.onRunProgress({
       ...train,
       step: 100,
       maxSteps: 1000,
-      stepRateOrigin: { step: 0, time: iso('2026-11-30T09:20:00+08:00') },
-      lastStepTime: iso('2026-11-30T09:30:00+08:00'),
+      stepRateOrigin: { step: 0, time: iso('2026-11-30T09:15:00+08:00') },
+      lastStepTime: iso('2026-11-30T09:25:00+08:00'),
     });
-    expect((await store.get({ week: WEEK, number: '2.3' }))?.eta).toBe(iso('2026-11-30T11:00:00+08:00'));
+    expect((await store.get({ week: WEEK, number: '2.3' }))?.eta).toBe(iso('2026-11-30T10:55:00+08:00'));
   });
 });
