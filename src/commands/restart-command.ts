@@ -22,7 +22,7 @@ export interface RestartCommand {
 /** Restart and on-call lookups the handler needs; the runtime fills them in. */
 export interface RestartPort {
   restart(request: RestartRequest): Promise<RestartOutcome>;
-  /** Who is on call now, override included. */
+  /** Returns the on-call state now, override included. */
   oncallState(now: Date): Promise<OncallState>;
 }
 

@@ -13,7 +13,7 @@ import { isActiveStatus } from './run-state.js';
 import type { RunRecord } from './run-types.js';
 
 /**
- * What happens after an attempt ends unsuccessfully or its host stays unreachable past
+ * Failure handling after an attempt ends unsuccessfully or its host stays unreachable past
  * `runs.lostAfterSeconds`: classify, store the outcome, post the failure report, then
  * restart by the recipe's policy or page on-call. Each step is keyed by run and attempt,
  * so a worker that dies halfway and a re-delivered job finish the work without
@@ -80,7 +80,7 @@ export async function handleRunFailure(deps: FailureDeps, input: RunFailureInput
   log.info({ exitCode: input.exitCode, detail: classification.detail }, 'run attempt ended unsuccessfully');
 
   if (classification.failureClass === 'cancelled') {
-    // The cancel was a person's decision: the run's final message says so, nothing more.
+    // A person decided to cancel: the run's final message reports it, and nothing more is posted.
     return { handled: true, run, classification, paged: false };
   }
 
@@ -114,7 +114,7 @@ export async function handleRunFailure(deps: FailureDeps, input: RunFailureInput
   return { handled: true, run, classification, ...(decision ? { decision } : {}), paged: true };
 }
 
-/** The input for an attempt whose outcome is already stored (a re-delivered job, run recovery). */
+/** Builds the input for an attempt whose outcome is already stored (a re-delivered job, run recovery). */
 export function failureInputFromRecord(run: RunRecord): RunFailureInput {
   return {
     runId: run.id,
@@ -169,7 +169,7 @@ async function restartAutomatically(
 ): Promise<RestartOutcome> {
   if (decision.startVmFirst) {
     // The run job starts a deallocated VM before it launches (ensureVmRunning), so
-    // announcing it here is enough; starting it now would bill the wait as well.
+    // this only announces it. Starting the VM here would also bill the wait.
     await deps.announcer.post(`run:${run.id}:evicted-start:a${run.attempt}`, {
       channel: run.channel,
       threadTs: run.threadTs,
@@ -206,7 +206,7 @@ async function readPowerState(
   hostReachable: boolean,
   exitCode: number | null,
 ): Promise<PowerState | undefined> {
-  // A reachable host with an exit code tells the whole story; Azure is asked only otherwise.
+  // Azure is asked only when the host is unreachable or the process left no exit code.
   if (hostReachable && exitCode !== null) return undefined;
   if (!deps.vmControl.isManaged(vmName)) return undefined;
   try {

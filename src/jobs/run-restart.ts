@@ -50,7 +50,7 @@ export interface RestartRequest {
   expectedAttempt?: number;
   /** Wait before the new attempt's job runs (the policy's `waitSeconds`). */
   delayMs?: number;
-  /** Replaces the default announcement (the restart policy says more). */
+  /** Replaces the default announcement (the restart policy adds its budget and wait). */
   announcement?: (run: RunRecord, fromText: string) => string;
 }
 
@@ -142,7 +142,7 @@ async function choosePoint(
   if (from.kind === 'scratch' || run.kind !== 'train') return { kind: 'scratch' };
 
   // The checkpoint event is written after the folder is saved, so it never names a
-  // half-written checkpoint; a folder listing might, if the trainer died mid-save.
+  // half-written checkpoint. A folder listing might, if the trainer died mid-save.
   if (from.kind === 'latest' && run.lastCheckpoint) {
     return { kind: 'checkpoint', step: run.lastCheckpoint.step, path: run.lastCheckpoint.path };
   }

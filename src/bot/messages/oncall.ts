@@ -32,9 +32,6 @@ export const oncallMessages: CatalogPair = {
     'failure.logsButton': '日志',
     'failure.hint': '用 `/restart #{runId} from=latest|<步数>|scratch` 或下面的按钮重启',
 
-    'failure.reconnecting': ':electric_plug: #{runId} 连接中断，正在重连',
-    'failure.reconnected': ':white_check_mark: #{runId} 已重新连上，训练仍在进行',
-
     'oncall.page': '<@{user}> 值班请看：#{runId} 失败（{label}）。请点「我来处理」确认，{minutes} 分钟内没人确认会通知下一位。',
     'oncall.escalate': '<@{user}> #{runId} 失败（{label}），<@{previous}> {minutes} 分钟内没有确认，请你来看看。',
     'oncall.pageNobody': '#{runId} 失败（{label}），但没有配置值班轮换（team.oncall.rotation）。',
@@ -101,9 +98,6 @@ export const oncallMessages: CatalogPair = {
     'failure.attemptRunning': 'running',
     'failure.logsButton': 'Logs',
     'failure.hint': 'Restart with `/restart #{runId} from=latest|<step>|scratch` or the button below',
-
-    'failure.reconnecting': ':electric_plug: #{runId} connection lost, reconnecting',
-    'failure.reconnected': ':white_check_mark: #{runId} reconnected, training is still running',
 
     'oncall.page': '<@{user}> on call: #{runId} failed ({label}). Press "I\'m on it"; if nobody does within {minutes} min, the next person is paged.',
     'oncall.escalate': '<@{user}> #{runId} failed ({label}) and <@{previous}> did not acknowledge within {minutes} min. Please take a look.',
