@@ -18,24 +18,10 @@ import type { VmConfig } from '../config/schema.js';
 import { HostAuthenticationError, HostKeyMismatchError, HostUnreachableError, RemoteCommandError, isConnectionError, redactSecrets, stderrTail } from './errors.js';
 import type { ExecOptions, ExecResult, Host } from './host.js';
 import { assertRange, expandHome } from './local-host.js';
+import { readSftpRange, sftpCall, writeSftpFile, type SftpSession } from './sftp-files.js';
 import { quoteArg, quoteCommand } from './shell-quote.js';
 
 type SshSettings = NonNullable<VmConfig['ssh']>;
-// node-ssh's typings refer to ssh2's, which are not installed, so the SFTP session is typed by what is used here.
-type SftpCallback<T> = (error: (Error & { code?: unknown }) | null | undefined, result: T) => void;
-interface SftpSession {
-  open(path: string, flags: string, callback: SftpCallback<Buffer>): void;
-  fstat(handle: Buffer, callback: SftpCallback<{ size: number }>): void;
-  read(handle: Buffer, buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null | undefined, bytesRead: number) => void): void;
-  close(handle: Buffer, callback: (error: Error | null | undefined) => void): void;
-  writeFile(path: string, data: Buffer, options: { mode?: number }, callback: (error: Error | null | undefined) => void): void;
-  realpath(path: string, callback: SftpCallback<string>): void;
-  end(): void;
-  on(event: 'close' | 'error', listener: (...args: unknown[]) => void): void;
-}
-
-const SFTP_NO_SUCH_FILE = 2;
-
 /**
  * Command channels open at once on one connection. sshd refuses channels beyond its
  * MaxSessions (10 by default) with "open failed", and the SFTP session takes one.
@@ -163,30 +149,7 @@ export class SshHost implements Host {
     const resolved = await this.resolvePath(filePath);
     const sftp = await this.sftp();
 
-    return this.guard(async () => {
-      let handle: Buffer;
-      try {
-        handle = await call<Buffer>((done) => sftp.open(resolved, 'r', done));
-      } catch (error) {
-        if ((error as { code?: unknown }).code === SFTP_NO_SUCH_FILE) return { data: Buffer.alloc(0), exists: false, size: 0 };
-        throw error;
-      }
-
-      try {
-        const { size } = await call<{ size: number }>((done) => sftp.fstat(handle, done));
-        const length = Math.max(0, Math.min(maxBytes, size - offset));
-        const data = Buffer.alloc(length);
-        let filled = 0;
-        while (filled < length) {
-          const bytesRead = await call<number>((done) => sftp.read(handle, data, filled, length - filled, offset + filled, done));
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-        return { data: data.subarray(0, filled), exists: true, size };
-      } finally {
-        await call<void>((done) => sftp.close(handle, (error) => done(error, undefined))).catch(() => {});
-      }
-    });
+    return this.guard(() => readSftpRange(sftp, resolved, offset, maxBytes));
   }
 
   async writeFile(filePath: string, content: string | Buffer, mode?: number): Promise<void> {
@@ -195,11 +158,7 @@ export class SshHost implements Host {
     const sftp = await this.sftp();
 
     await this.mustRun(['mkdir', '-p', path.posix.dirname(target)]);
-    await this.guard(() =>
-      call<void>((done) =>
-        sftp.writeFile(temporary, Buffer.from(content), mode === undefined ? {} : { mode }, (error) => done(error, undefined)),
-      ),
-    );
+    await this.guard(() => writeSftpFile(sftp, temporary, Buffer.from(content), mode));
     // mv replaces the target atomically (rename(2)); SFTP's own rename refuses to replace an existing file.
     await this.mustRun(['mv', '-f', temporary, target]);
   }
@@ -244,7 +203,7 @@ export class SshHost implements Host {
 
   async resolvePath(filePath: string): Promise<string> {
     if (path.posix.isAbsolute(filePath)) return filePath;
-    this.homeDir ??= this.sftp().then((sftp) => this.guard(() => call<string>((done) => sftp.realpath('.', done))));
+    this.homeDir ??= this.sftp().then((sftp) => this.guard(() => sftpCall<string>((done) => sftp.realpath('.', done))));
     const home = await this.homeDir.catch((error: unknown) => {
       this.homeDir = undefined;
       throw error;
@@ -343,12 +302,6 @@ export class SshHost implements Host {
       throw error;
     }
   }
-}
-
-function call<T>(start: (done: SftpCallback<T>) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    start((error, result) => (error ? reject(error) : resolve(result)));
-  });
 }
 
 function describe(error: unknown): string {
