@@ -102,6 +102,56 @@ describe('Socket Mode receiver', () => {
     expect(String(reply.body.text)).toContain(`运行 #${run!.id}`);
   });
 
+  it('runs a command from an @mention', async () => {
+    socketServer.send({
+      envelope_id: 'env-4',
+      type: 'events_api',
+      accepts_response_payload: false,
+      payload: {
+        token: 'legacy-verification-token',
+        team_id: 'T00000001',
+        api_app_id: 'A0TEST',
+        type: 'event_callback',
+        event_id: 'Ev0MENTION1',
+        event_time: Math.floor(Date.now() / 1000),
+        event: { type: 'app_mention', channel: CHANNEL, user: MEMBER, text: '<@UBOT000001> train medical-phi4 在 guanzongphi4', ts: '1796400000.000200' },
+      },
+    });
+
+    await socketServer.waitForFrame(ackOf('env-4'));
+    await harness.slack.waitFor((calls) => calls.some((call) => call.method === 'chat.postEphemeral' && String(call.body.text).includes('guanzongphi4')));
+    const runs = await harness.jobs.runStore.listRecent(10);
+    expect(runs.filter((run) => run.vm === 'guanzongphi4')).toHaveLength(1);
+  });
+
+  it('rejects a cancel button from someone else', async () => {
+    const [run] = (await harness.jobs.runStore.listRecent(10)).filter((candidate) => candidate.vm === 'guanzongphi4');
+    socketServer.send({
+      envelope_id: 'env-5',
+      type: 'interactive',
+      accepts_response_payload: false,
+      payload: {
+        type: 'block_actions',
+        team: { id: 'T00000001', domain: 'team' },
+        user: { id: 'U01LIUYANG', username: 'liuyang', team_id: 'T00000001' },
+        api_app_id: 'A0TEST',
+        token: 'legacy-verification-token',
+        container: { type: 'message', message_ts: run!.threadTs, channel_id: CHANNEL, is_ephemeral: false },
+        trigger_id: 'trigger-env-5',
+        channel: { id: CHANNEL, name: 'trainops' },
+        message: { type: 'message', ts: run!.threadTs, text: 'root' },
+        response_url: `${harness.slack.url.replace(/\/api\/$/, '')}/response/env-5`,
+        actions: [{ type: 'button', action_id: 'run_cancel', block_id: 'run_actions', value: run!.id, action_ts: '1796400001.000300' }],
+      },
+    });
+
+    await socketServer.waitForFrame(ackOf('env-5'));
+    await harness.slack.waitFor((calls) => calls.some((call) => call.method.includes('response/env-5')));
+    const reply = harness.slack.calls.find((call) => call.method.includes('response/env-5'))!;
+    expect(String(reply.body.text)).toBe('Only the person who started the run, on-call or an admin may do this: 陈晨、王磊、李娜.');
+    expect((await harness.jobs.runStore.get(run!.id))?.status).toBe('queued');
+  });
+
   it('never logs or posts a secret', () => {
     const logs = harness.logLines.join('');
     const bodies = slackBodies(harness.slack);
