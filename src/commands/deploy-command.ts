@@ -1,6 +1,7 @@
 import { stopDeployment } from '../jobs/deploy-worker.js';
 import { parseDeploy, type DeployCommand } from './deploy-parse.js';
 import { checkRunAction } from './permissions.js';
+import { announcePlanLink } from './plan-command.js';
 import { defineCommand } from './registry.js';
 
 /**
@@ -48,6 +49,8 @@ export const deployCommand = defineCommand<DeployCommand>({
       ...(command.planItem ? { planItem: command.planItem } : {}),
     });
     ctx.logger.info({ runId: run.id, recipe: run.recipe, vm: run.vm }, 'deployment queued');
-    await ctx.respond(ctx.t('deploy.queued', { id: run.id, recipe: run.recipe, vm: run.vm }));
+    const planLink = await announcePlanLink(run, ctx, deps);
+    const queued = ctx.t('deploy.queued', { id: run.id, recipe: run.recipe, vm: run.vm });
+    await ctx.respond(planLink ? `${queued}\n${planLink}` : queued);
   },
 });

@@ -111,10 +111,11 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
 
   const recipe = deps.config.recipes[run.recipe];
   const vm = deps.config.vms[run.vm];
-  const inputError = !recipe ? `unknown recipe "${run.recipe}"` : recipe.kind !== 'train' ? `recipe "${run.recipe}" is a ${recipe.kind} recipe, not train` : !vm ? `unknown VM "${run.vm}"` : undefined;
+  const inputError = findInputError(run, recipe, vm);
   if (inputError || !vm || recipe?.kind !== 'train') {
-    await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage: inputError }, logger);
-    throw new UnrecoverableError(`run #${runId}: ${inputError ?? 'invalid input'}`);
+    const failureMessage = inputError ? thread.translate(inputError.key, inputError.params) : undefined;
+    await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage }, logger);
+    throw new UnrecoverableError(`run #${runId}: recipe "${run.recipe}" or VM "${run.vm}" is not in the config, or the recipe is not a train recipe`);
   }
 
   try {
@@ -145,6 +146,18 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
     }
     throw error;
   }
+}
+
+/** Returns the message of what makes the run's input invalid, or undefined when it is valid. */
+function findInputError(
+  run: RunRecord,
+  recipe: Config['recipes'][string] | undefined,
+  vm: VmConfig | undefined,
+): { key: string; params: Record<string, string> } | undefined {
+  if (!recipe) return { key: 'runs.error.unknownRecipe', params: { recipe: run.recipe } };
+  if (recipe.kind !== 'train') return { key: 'runs.error.notTrainRecipe', params: { recipe: run.recipe, kind: recipe.kind } };
+  if (!vm) return { key: 'runs.error.unknownVm', params: { vm: run.vm } };
+  return undefined;
 }
 
 async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe: TrainRecipe, vm: VmConfig, logger: Logger): Promise<RunRecord> {
@@ -217,7 +230,10 @@ async function settle(deps: RunWorkerDeps, result: FollowOutcome, vm: VmConfig, 
     return;
   }
   if (result.reason === 'unreachable') {
-    await finish(deps, run, 'lost', { failureClass: 'unreachable', failureMessage: 'host unreachable' }, logger, vm);
+    const patch = result.vmPowerState
+      ? { failureClass: 'evicted' as const, failureMessage: `host unreachable and the VM is ${result.vmPowerState} in Azure` }
+      : { failureClass: 'unreachable' as const, failureMessage: 'host unreachable' };
+    await finish(deps, run, 'lost', patch, logger, vm);
     await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: null, exitCode: null, hostReachable: false });
     return;
   }
@@ -291,5 +307,6 @@ function followDeps(deps: RunWorkerDeps, logger: Logger): Parameters<typeof foll
     progress: { everySeconds: deps.config.slack.progressEverySeconds, everySteps: deps.config.slack.progressEverySteps },
     pollMs: deps.pollMs ?? deps.config.runs.pollSeconds * 1000,
     lostAfterSeconds: deps.config.runs.lostAfterSeconds,
+    vmControl: deps.vmControl,
   };
 }

@@ -37,6 +37,7 @@ export const deployMessages: CatalogPair = {
     'dataset.report.ok': '没有发现问题。',
     'dataset.report.problems': '发现 {count} 类问题。',
     'dataset.report.first_rows': '（首个：{rows}）',
+    'dataset.report.first_duplicates': '（首个，行=被重复的行：{rows}）',
     'dataset.error': '无法检查数据集：{message}',
     'dataset.error.no_report': '检查程序没有输出报告（退出码 {code}）。日志末尾：\n```{tail}```',
 
@@ -85,6 +86,7 @@ export const deployMessages: CatalogPair = {
     'dataset.report.ok': 'No problems found.',
     'dataset.report.problems': '{count} kinds of problems found.',
     'dataset.report.first_rows': ' (first: {rows})',
+    'dataset.report.first_duplicates': ' (first, row=row it repeats: {rows})',
     'dataset.error': 'Cannot check the data set: {message}',
     'dataset.error.no_report': 'The check wrote no report (exit code {code}). End of the log:\n```{tail}```',
 
