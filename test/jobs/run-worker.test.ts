@@ -16,7 +16,10 @@ import { enqueueRun } from '../../src/jobs/run-queue.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from '../../src/jobs/runtime.js';
 import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
+import { AzureVmControl } from '../../src/remote/azure-vm-control.js';
 import { HostPool } from '../../src/remote/host-pool.js';
+import type { VmControl } from '../../src/remote/vm-control.js';
+import { startFakeArm, staticTestCredential } from '../support/fake-arm.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { startRedis, stopChild, uniquePrefix, type TestRedis } from '../support/redis.js';
 import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
@@ -56,13 +59,13 @@ describe('run worker end to end', () => {
   /** Run directories live under `workdir`; a fresh one per test, because run ids restart at 1 with each key prefix. */
   let workdir: string;
 
-  function makeConfig(hyperparameters: Record<string, number>): Config {
+  function makeConfig(hyperparameters: Record<string, number>, azure?: { subscriptionId: string; resourceGroup: string; vmName: string }): Config {
     workdir = path.join(sshd.workdir, uniquePrefix('vm'));
     const input: ConfigInput = {
       redisPrefix: `${redis.prefix}${uniquePrefix('jobs')}`,
       slack: { mode: 'console', channel: CHANNEL, progressEverySeconds: 0.001 },
       team: { members: [{ id: 'U0ALICE01', name: 'Alice', roles: ['admin'] }] },
-      vms: { gpu1: { ...vmConfigFor(sshd), python: PYTHON, workdir } },
+      vms: { gpu1: { ...vmConfigFor(sshd), python: PYTHON, workdir, azure } },
       recipes: {
         demo: {
           kind: 'train',
@@ -77,7 +80,7 @@ describe('run worker end to end', () => {
     return configSchema.parse(input);
   }
 
-  function startRuntime(config: Config, queueName: string): JobsRuntime {
+  function startRuntime(config: Config, queueName: string, vmControl: VmControl = new AlwaysOnVmControl()): JobsRuntime {
     const hosts = new HostPool(config.vms, logger);
     hostPools.push(hosts);
     const runtime = createJobsRuntime({
@@ -85,7 +88,7 @@ describe('run worker end to end', () => {
       redisUrl: redis.url,
       chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
       hosts,
-      vmControl: new AlwaysOnVmControl(),
+      vmControl,
       logger,
       queueName,
       worker: WORKER_OPTIONS,
@@ -95,8 +98,8 @@ describe('run worker end to end', () => {
     return runtime;
   }
 
-  async function createRun(runtime: JobsRuntime): Promise<RunRecord> {
-    const run = await runtime.runStore.create({ kind: 'train', recipe: 'demo', vm: 'gpu1', userId: 'U0ALICE01', channel: CHANNEL, overrides: { lr: 0.001 } });
+  async function createRun(runtime: JobsRuntime, recipe = 'demo'): Promise<RunRecord> {
+    const run = await runtime.runStore.create({ kind: 'train', recipe, vm: 'gpu1', userId: 'U0ALICE01', channel: CHANNEL, overrides: { lr: 0.001 } });
     const rooted = await runtime.runThread.postThreadRoot(run);
     await enqueueRun(runtime.runQueue, rooted);
     return rooted;
@@ -271,5 +274,45 @@ describe('run worker end to end', () => {
       .map((line) => JSON.parse(line) as { type: string; resumed_from?: string | null })
       .filter((event) => event.type === 'start');
     expect(starts[1]?.resumed_from).toMatch(/checkpoint-\d+$/);
+  });
+
+  it('starts a deallocated VM before the run', async () => {
+    const arm = await startFakeArm({ pollsPerOperation: 2 });
+    try {
+      arm.addVm('gpu1-azure', 'deallocated');
+      const config = makeConfig({ max_steps: 2 }, { subscriptionId: '00000000-0000-0000-0000-000000000001', resourceGroup: 'rg-gpu', vmName: 'gpu1-azure' });
+      const vmControl = new AzureVmControl({ vms: config.vms, credential: staticTestCredential(), endpoint: arm.url, trustedCa: arm.ca, pollIntervalMs: 10, maxRetries: 0 });
+      const runtime = startRuntime(config, uniquePrefix('runs'), vmControl);
+      const run = await createRun(runtime);
+      runtime.startWorkers();
+
+      const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+
+      expect(ended.status).toBe('succeeded');
+      expect(arm.powerState('gpu1-azure')).toBe('running');
+      const replies = threadReplies(run);
+      expect(replies[0]).toBe('正在启动虚拟机 gpu1…');
+      expect(replies[1]).toMatch(/^虚拟机 gpu1 已启动，用时 \d+ 秒。$/);
+    } finally {
+      await arm.stop();
+    }
+  });
+
+  it('fails a run with an unknown recipe without retrying', async () => {
+    const config = makeConfig({ max_steps: 2 });
+    const runtime = startRuntime(config, uniquePrefix('runs'));
+    const run = await createRun(runtime, 'no-such-recipe');
+    runtime.startWorkers();
+
+    const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+    const job = await runtime.runQueue.getJob(`run-${run.id}-a1`);
+    for (let waited = 0; (await job?.getState()) !== 'failed' && waited < 100; waited += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(ended.status).toBe('failed');
+    expect(ended.failureClass).toBe('config_error');
+    expect(await job?.getState()).toBe('failed');
+    expect((await runtime.runQueue.getJob(`run-${run.id}-a1`))?.attemptsMade).toBe(1);
+    await slack.waitFor(() => threadReplies(run).some((text) => text.startsWith('❌')));
+    expect(threadReplies(run).find((text) => text.startsWith('❌'))).toContain('配置里没有配方 no-such-recipe');
   });
 });

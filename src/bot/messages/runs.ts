@@ -62,6 +62,10 @@ export const runsMessages: CatalogPair = {
     'runs.end.sparkline': '损失曲线：{sparkline}',
     'runs.chart.title': '#{id} 损失与学习率',
 
+    'runs.error.unknownRecipe': '配置里没有配方 {recipe}，请检查 recipes 或重新发起。',
+    'runs.error.notTrainRecipe': '配方 {recipe} 是 {kind} 配方，不能用于训练。',
+    'runs.error.unknownVm': '配置里没有虚拟机 {vm}，请检查 vms 或换一台。',
+
     'runs.cancel.requested': '<@{user}> 请求取消，训练正在保存检查点…',
     'runs.cancel.notActive': '#{id} 已经结束（{status}），无需取消。',
     'runs.cancel.notLaunched': '#{id} 还没启动训练进程，已直接取消。',
@@ -141,6 +145,10 @@ export const runsMessages: CatalogPair = {
     'runs.end.lastCheckpoint': 'Latest checkpoint: `{path}` (step {step})',
     'runs.end.sparkline': 'Loss: {sparkline}',
     'runs.chart.title': '#{id} loss and learning rate',
+
+    'runs.error.unknownRecipe': 'Recipe {recipe} is not in the config; check `recipes` or start the run again.',
+    'runs.error.notTrainRecipe': 'Recipe {recipe} is a {kind} recipe and cannot train.',
+    'runs.error.unknownVm': 'VM {vm} is not in the config; check `vms` or pick another VM.',
 
     'runs.cancel.requested': '<@{user}> requested cancellation; the trainer is saving a checkpoint…',
     'runs.cancel.notActive': '#{id} has already ended ({status}); nothing to cancel.',
