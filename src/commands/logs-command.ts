@@ -3,7 +3,10 @@ import { isParseError, parseError } from './parse-error.js';
 import { defineCommand } from './registry.js';
 import { isRunRef, parseRunRef } from './run-ref.js';
 import { tokenize } from './tokenize.js';
+import type { HandlerDeps } from './deps.js';
+import { runDirOf } from '../jobs/run-dir.js';
 import { MAX_LOG_LINES } from '../jobs/run-control.js';
+import type { RunRecord } from '../jobs/run-types.js';
 
 /**
  * `/logs [#id] [n]`: the last n lines of the run's train.log. Short output is an
@@ -18,6 +21,8 @@ export interface LogsCommand {
 export const DEFAULT_LOG_LINES = 50;
 /** Room left in a section for the title and the code fence. */
 const INLINE_LIMIT = 2800;
+/** Upper bound of an uploaded log, far below Slack's file size limit. */
+const MAX_FILE_CHARS = 1_000_000;
 
 export const logsCommand = defineCommand<LogsCommand>({
   name: 'logs',
@@ -61,19 +66,34 @@ export const logsCommand = defineCommand<LogsCommand>({
     }
 
     const shownLines = text.split('\n').length;
-    const title = `${ctx.t('core.logs.title', { id: run.id, lines: shownLines })}${log.truncated ? ` ${ctx.t('core.logs.truncated')}` : ''}`;
-    if (text.length <= INLINE_LIMIT) {
+    if (text.length <= INLINE_LIMIT && !log.truncated) {
+      const title = ctx.t('core.logs.title', { id: run.id, lines: shownLines });
       await ctx.respond({ text: `${title}\n${text}`, blocks: [section(`${title}\n${codeBlock(text)}`)] });
       return;
     }
 
+    // readRunLog keeps only what fits in one message, so the file is read again in full.
+    const full = (await readLogTail(run, command.lines, deps)) ?? text;
     await deps.chat.uploadFile({
       channel: run.channel,
       ...(run.threadTs ? { threadTs: run.threadTs } : {}),
       filename: `run-${run.id}-train.log`,
-      title: ctx.t('core.logs.file_title', { id: run.id, lines: shownLines }),
-      content: Buffer.from(`${text}\n`, 'utf8'),
+      title: ctx.t('core.logs.file_title', { id: run.id, lines: full.split('\n').length }),
+      content: Buffer.from(`${full}\n`, 'utf8'),
     });
+    ctx.logger.info({ runId: run.id, lines: command.lines }, 'long log posted as a file');
     await ctx.respond(ctx.t('core.logs.uploaded', { id: run.id }));
   },
 });
+
+/** Reads the last `lines` lines of the run's train.log in full, or undefined without a host. */
+async function readLogTail(run: RunRecord, lines: number, deps: HandlerDeps): Promise<string | undefined> {
+  const vm = deps.config.vms[run.vm];
+  if (!deps.hosts || !vm) return undefined;
+
+  const host = await deps.hosts.get(run.vm);
+  const logPath = await host.resolvePath(`${runDirOf(vm, run.id)}/train.log`);
+  const result = await host.exec(['tail', '-n', String(lines), '--', logPath], { timeoutMs: 20_000 });
+  if (result.code !== 0) return undefined;
+  return result.stdout.slice(-MAX_FILE_CHARS).trimEnd();
+}

@@ -51,7 +51,7 @@ beforeAll(async () => {
   const chat = new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url });
   hosts = new HostPool(config.vms, logger);
   jobs = createJobsRuntime({ config, redisUrl: redis.url, chat, hosts, vmControl: new RoutingVmControl(undefined), logger, queueName: uniquePrefix('q') });
-  deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry: createCommandRegistry() });
+  deps = createHandlerDeps({ config, jobs, chat, clock: systemClock, logger, registry: createCommandRegistry(), hosts });
 });
 
 afterAll(async () => {
@@ -109,6 +109,22 @@ describe('core command handlers', () => {
 
     const logs = await send('/logs #1 5', MEMBER);
     expect(logs.replies[0]?.text).toBe('#1 train.log 最后 5 行：\nStep: 26\nStep: 27\nStep: 28\nStep: 29\nStep: 30');
+  });
+
+  it('posts a long log as a file in the thread', async () => {
+    const line = `Loss: 1.2345 ${'x'.repeat(60)}`;
+    const runDir = path.join(workDir, '.trainops/demo/runs/1');
+    writeFileSync(path.join(runDir, 'train.log'), Array.from({ length: 150 }, (_, index) => `${index + 1} ${line}`).join('\n') + '\n');
+
+    const logs = await send('/logs #1 120', MEMBER);
+    expect(logs.replies[0]?.text).toBe('#1 的日志较长，已作为文件发到运行线程中。');
+
+    await slack.waitFor((calls) => calls.some((call) => call.method === 'files.completeUploadExternal'));
+    const [file] = [...slack.files.values()];
+    const run = await jobs.runStore.get('1');
+    expect(file?.threadTs).toBe(run?.threadTs);
+    expect(file?.content?.toString().split('\n').filter(Boolean)).toHaveLength(120);
+    expect(file?.content?.toString()).toContain(`150 ${line}`);
   });
 
   it('rejects cancelling someone else’s run and names who may', async () => {
