@@ -29,7 +29,8 @@ export function decideAutoRestart(
   const autoRestarts = countAutoRestarts(run);
   const { maxAutoRestarts } = policy;
 
-  if (NEVER_RETRIED.has(failureClass) || !policy.retryOn.includes(failureClass)) {
+  // maxAutoRestarts 0 turns the policy off: nothing was used up, so say the class is not retried.
+  if (NEVER_RETRIED.has(failureClass) || !policy.retryOn.includes(failureClass) || maxAutoRestarts === 0) {
     return { restart: false, reason: 'class_not_retried', autoRestarts, maxAutoRestarts };
   }
   if (autoRestarts >= maxAutoRestarts) {

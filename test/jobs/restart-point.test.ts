@@ -79,6 +79,11 @@ describe('decideAutoRestart', () => {
     expect(decideAutoRestart(policy, 'evicted', fresh)).toMatchObject({ restart: true, startVmFirst: true, waitSeconds: 60 });
   });
 
+  it('treats a zero budget as off', () => {
+    const off = restartPolicySchema.parse({ maxAutoRestarts: 0 });
+    expect(decideAutoRestart(off, 'killed', fresh)).toMatchObject({ restart: false, reason: 'class_not_retried' });
+  });
+
   it('never retries a cancel', () => {
     const everything = restartPolicySchema.parse({ retryOn: ['cancelled', 'killed'] });
     expect(decideAutoRestart(everything, 'cancelled', fresh).restart).toBe(false);
