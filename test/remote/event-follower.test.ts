@@ -162,6 +162,25 @@ describe('followRunEvents over SSH', () => {
     expect(events).toEqual([]);
   });
 
+  it('ends after an end event without exit_code', async () => {
+    const runDir = newRunDir();
+    const end = JSON.stringify({ v: 1, type: 'end', time: '2026-12-04T20:00:00+08:00', run_id: '9', status: 'succeeded', step: 3, output_path: null });
+    // A trainer that hangs on exit after its last event, as a stuck NCCL shutdown does.
+    await launchRun(await pool.get('gpu1'), {
+      runDir,
+      python: 'python3',
+      command: ['sh', '-c', 'printf "%s\\n" "$1" >> events.jsonl; exec sleep 300', 'hang', end],
+      attempt: 1,
+    });
+    const { events, done } = follow(runDir, { exitCodeGraceMs: 300 });
+    const result = await done;
+
+    expect(result.reason).toBe('ended');
+    expect(result.exitCode).toBeNull();
+    expect(result.endEvent?.status).toBe('succeeded');
+    expect(events.map((event) => event.type)).toEqual(['end']);
+  });
+
   it('reports a process that vanished', async () => {
     const runDir = newRunDir();
     const host = await pool.get('gpu1');
