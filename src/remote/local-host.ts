@@ -22,7 +22,7 @@ export class LocalHost implements Host {
     if (command === undefined) throw new RangeError('argv must name a command');
     const cwd = options.cwd === undefined ? undefined : await this.resolvePath(options.cwd);
     // Report a missing folder or program with the exit codes a shell gives over SSH
-    // (1 for a failed cd, 127 for command not found), so both hosts read alike.
+    // (1 for a failed cd in bash, 127 for command not found), so both hosts read alike.
     if (cwd !== undefined && !(await isDirectory(cwd))) {
       return { stdout: '', stderr: `cd: ${cwd}: No such file or directory\n`, code: 1, signal: null };
     }
