@@ -1,11 +1,13 @@
 import { App, HTTPReceiver, SocketModeReceiver, type ButtonAction, type Receiver, type RespondFn } from '@slack/bolt';
 import type { Logger } from 'pino';
 
-import type { Reply } from '../commands/context.js';
+import { localeFor, type Reply } from '../commands/context.js';
 import type { HandlerDeps } from '../commands/deps.js';
 import { dispatchCommand, type IncomingCommand } from '../commands/dispatch.js';
+import { checkMember } from '../commands/permissions.js';
 import { RUN_ACTIONS } from './blocks.js';
 import { boltLogger } from './bolt-logger.js';
+import { isPlanImportModalRequest, PLAN_IMPORT_MODAL, readImportModal, renderImportModal } from './plan-import-view.js';
 import { requestKey, type RequestDeduper } from './request-dedupe.js';
 
 /**
@@ -105,8 +107,14 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
     await dispatchCommand(incoming, deps);
   };
 
-  app.command(/^\/.+/, async ({ command, ack, respond }) => {
+  app.command(/^\/.+/, async ({ command, ack, respond, client }) => {
     await ack();
+    // `/plan import` with nothing pasted opens a modal to paste into; trigger_id lives 3 s.
+    if (isPlanImportModalRequest(command.command, command.text ?? '')) {
+      const t = deps.translate(localeFor(deps.config, command.user_id));
+      await client.views.open({ trigger_id: command.trigger_id, view: renderImportModal(t, command.channel_id) as never });
+      return;
+    }
     await run(
       requestKey(['command', command.team_id, command.user_id, command.channel_id, command.command, command.text, command.trigger_id]),
       {
@@ -129,6 +137,19 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
       ...(threadTs ? { threadTs } : {}),
       source: 'mention',
       respond: ephemeralViaApi(deps, event.channel, event.user, threadTs),
+    });
+  });
+
+  app.view(PLAN_IMPORT_MODAL, async ({ ack, body, view }) => {
+    await ack();
+    const submitted = readImportModal(view);
+    if (!submitted) return;
+    await run(requestKey(['view', body.team?.id, body.user.id, view.id, view.hash]), {
+      text: `/plan import\n${submitted.text}`,
+      userId: body.user.id,
+      channel: submitted.channel,
+      source: 'slash',
+      respond: ephemeralViaApi(deps, submitted.channel, body.user.id),
     });
   });
 
@@ -189,6 +210,12 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
     const spec = deps.registry.findAction(action.action_id);
     if (!spec) {
       logger.warn({ actionId: action.action_id }, 'button without a handler');
+      return;
+    }
+    const membership = checkMember(deps.config, body.user.id);
+    if (!membership.allowed) {
+      logger.info({ actionId: action.action_id, userId: body.user.id }, 'button rejected: not a team member');
+      await reply(deps.translate(localeFor(deps.config, body.user.id))(membership.key, membership.params));
       return;
     }
     try {

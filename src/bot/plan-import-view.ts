@@ -71,3 +71,45 @@ export function renderImportPreview(options: ImportPreviewOptions): RenderedMess
   ]);
   return { text: lines.join('\n'), blocks: [...limitBlocks(blocks).slice(0, 49), buttons] };
 }
+
+/** callback_id of the modal that `/plan import` without text opens. */
+export const PLAN_IMPORT_MODAL = 'trainops.plan.import.modal';
+
+/** Slack caps plain_text_input at 3000 characters. */
+const MODAL_TEXT_LIMIT = 3000;
+
+/** Tells whether a slash command asks for the import modal: `/plan import` with nothing pasted. */
+export function isPlanImportModalRequest(command: string, text: string): boolean {
+  return command === '/plan' && /^\s*(?:import|导入)\s*$/iu.test(text);
+}
+
+/** Builds the modal with one multi-line input for the weekly message; the channel rides in private_metadata. */
+export function renderImportModal(t: Translate, channel: string): Record<string, unknown> {
+  return {
+    type: 'modal',
+    callback_id: PLAN_IMPORT_MODAL,
+    private_metadata: channel,
+    title: { type: 'plain_text', text: t('plan.import.modal_title') },
+    submit: { type: 'plain_text', text: t('plan.import.modal_submit') },
+    close: { type: 'plain_text', text: t('plan.import.cancel') },
+    blocks: [
+      {
+        type: 'input',
+        block_id: 'message',
+        label: { type: 'plain_text', text: t('plan.import.modal_label') },
+        hint: { type: 'plain_text', text: t('plan.import.modal_hint') },
+        element: { type: 'plain_text_input', action_id: 'text', multiline: true, max_length: MODAL_TEXT_LIMIT },
+      },
+    ],
+  };
+}
+
+/** Reads the pasted text and the channel from a submitted import modal. */
+export function readImportModal(view: { private_metadata?: string; state?: { values?: Record<string, Record<string, { value?: string | null }>> } }):
+  | { text: string; channel: string }
+  | undefined {
+  const text = view.state?.values?.message?.text?.value ?? '';
+  const channel = view.private_metadata ?? '';
+  if (text.trim().length === 0 || channel.length === 0) return undefined;
+  return { text, channel };
+}
