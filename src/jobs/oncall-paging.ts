@@ -33,7 +33,7 @@ export interface EscalationJob {
 export interface OncallPagerDeps {
   config: Config;
   store: OncallStore;
-  announcer: Pick<Announcer, 'post'>;
+  announcer: Pick<Announcer, 'post' | 'updateRoot'>;
   queue: Queue<EscalationJob>;
   clock: Clock;
   logger: Logger;
@@ -103,11 +103,9 @@ export class OncallPager {
 
     const run = await this.deps.getRun(runId);
     if (run) {
-      await announcer.post(`run:${runId}:ack:a${attempt}`, {
-        channel: run.channel,
-        threadTs: run.threadTs,
-        text: this.t('oncall.acked', { user: userId, runId }),
-      });
+      const text = this.t('oncall.acked', { user: userId, runId });
+      await announcer.post(`run:${runId}:ack:a${attempt}`, { channel: run.channel, threadTs: run.threadTs, text });
+      await this.removeAckButtons(run, attempt, outcome.state.level, text);
     }
     await this.removePendingEscalation(runId, attempt, outcome.state.level);
     logger.info({ runId, attempt, userId }, 'on-call acknowledged failure');
@@ -150,6 +148,19 @@ export class OncallPager {
     });
     await this.scheduleEscalation({ runId: job.runId, attempt: job.attempt, level: nextLevel });
     logger.info({ runId: run.id, attempt: job.attempt, userId: nextUser, level: nextLevel }, 'escalated unacknowledged failure');
+  }
+
+  /** Replaces the pages sent so far, whose button is no longer needed, with the acknowledgement. */
+  private async removeAckButtons(run: RunRecord, attempt: number, level: number, text: string): Promise<void> {
+    for (let paged = 0; paged <= level; paged += 1) {
+      try {
+        // The page is already recorded under its key, so this returns it without posting.
+        const target = await this.deps.announcer.post(`run:${run.id}:page:a${attempt}:${paged}`, { channel: run.channel, threadTs: run.threadTs, text });
+        await this.deps.announcer.updateRoot(target, { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] });
+      } catch (error) {
+        this.deps.logger.warn({ err: error, runId: run.id, attempt, level: paged }, 'could not remove the acknowledge button');
+      }
+    }
   }
 
   private ackActions(run: Pick<RunRecord, 'id' | 'attempt'>) {

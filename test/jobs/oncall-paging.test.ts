@@ -153,6 +153,9 @@ describe('OncallPager', () => {
     const texts = threadTexts('8000.0001');
     expect(texts).toHaveLength(2);
     expect(texts[1]).toContain('<@UBOB>');
+    const page = [...slack.messages.values()].find((message) => message.threadTs === '8000.0001' && message.updates > 0);
+    expect(page?.text).toContain('<@UBOB>');
+    expect(JSON.stringify(page?.blocks)).not.toContain(ONCALL_ACK_ACTION);
     await close();
   });
 
