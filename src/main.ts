@@ -91,6 +91,10 @@ export function missingSettings(role: Role, config: Config, env: Env): string[] 
   const problems: string[] = [];
   if (!env.redisUrl) problems.push('REDIS_URL is not set (for example redis://127.0.0.1:6379)');
   if (role === 'console') return problems;
+  if (config.slack.mode === 'console') {
+    problems.push(`slack.mode is console, which plays Slack in one terminal process: run \`trainops console\` instead of \`trainops ${role}\``);
+    return problems;
+  }
 
   if (!env.slackBotToken) problems.push('SLACK_BOT_TOKEN is not set (the xoxb- token of the Slack app)');
   if (role !== 'worker') {
