@@ -92,6 +92,9 @@ export async function restartRun(deps: RestartDeps, request: RestartRequest): Pr
         { attempt: nextAttempt, startedAt, startedBy: request.actor, resumedFrom: point.kind === 'checkpoint' ? point.path : null },
       ],
       resumeFrom,
+      // The new attempt's latest checkpoint is the one it resumes from until it saves its own,
+      // so an automatic restart after a restart from scratch does not jump to an older attempt's.
+      lastCheckpoint: point.kind === 'checkpoint' ? { step: point.step, path: point.path } : undefined,
       endedAt: undefined,
       exitCode: undefined,
       failureClass: undefined,

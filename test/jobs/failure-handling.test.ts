@@ -256,7 +256,9 @@ describe('restartRun', () => {
     const outcome = await restartRun(harness.failures.failureDeps, { runId: run.id, from: { kind: 'scratch' }, actor: 'UCAROL' });
 
     expect(outcome.outcome).toBe('restarted');
-    expect((await harness.store.require(run.id)).resumeFrom).toBe('scratch');
+    const stored = await harness.store.require(run.id);
+    expect(stored.resumeFrom).toBe('scratch');
+    expect(stored.lastCheckpoint).toBeUndefined();
   });
 
   it('rejects a running run', async () => {
