@@ -17,7 +17,7 @@ export interface EndEventSummary {
 }
 
 export interface FailureObservation {
-  /** The run's `end` event, or null when events.jsonl holds none. */
+  /** The run's `end` event, or null when events.jsonl contains none. */
   endEvent: EndEventSummary | null;
   /** Content of the `exit_code` file; null when the file is absent (process still running, or the host died). */
   exitCode: number | null;
@@ -58,7 +58,7 @@ const END_ERROR_CLASSES: Readonly<Record<string, FailureClass>> = {
 
 /**
  * Classifies an unsuccessful end. The order matters: a person's cancel explains any
- * signal that followed it, and a stopped VM explains a lost host; the trainer's own
+ * signal that followed it, and a stopped VM explains a lost host. The trainer's own
  * `end` error is trusted before exit codes and log text.
  */
 export function classifyFailure(observation: FailureObservation): FailureClassification {
@@ -126,7 +126,7 @@ export function signalFromExitCode(exitCode: number | null): string | undefined 
   return entry ? entry[0] : `signal ${number}`;
 }
 
-/** Failure classes that leave the run `lost` rather than `failed`: nobody knows whether the trainer still runs. */
+/** Maps a class to the run's final status: `lost` for an unreachable host, whose trainer may still be running. */
 export function finalStatusFor(failureClass: FailureClass): 'failed' | 'cancelled' | 'lost' {
   if (failureClass === 'cancelled') return 'cancelled';
   if (failureClass === 'unreachable') return 'lost';

@@ -4,7 +4,7 @@ import { addDays, getISODay, subDays } from 'date-fns';
 import type { Config } from '../config/schema.js';
 
 /**
- * Who is on call, from the weekly rotation in the config and an optional override that
+ * The on-call person, from the weekly rotation in the config and an optional override that
  * lasts until the next hand-over. Pure: the caller reads the override from Redis
  * (`oncall-store.ts`) and passes the clock.
  */

@@ -63,7 +63,7 @@ export function resolveRestartPoint(from: RestartFrom, checkpoints: readonly Che
   };
 }
 
-/** The `resume` value for run.json (docs/protocol.md): a checkpoint path, or `none` for scratch. */
+/** Returns the `resume` value for run.json (docs/protocol.md): a checkpoint path, or `none` for scratch. */
 export function resumeValueFor(point: RestartPoint): string {
   return point.kind === 'checkpoint' ? point.path : 'none';
 }

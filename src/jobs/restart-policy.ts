@@ -29,7 +29,7 @@ export function decideAutoRestart(
   const autoRestarts = countAutoRestarts(run);
   const { maxAutoRestarts } = policy;
 
-  // maxAutoRestarts 0 turns the policy off: nothing was used up, so say the class is not retried.
+  // maxAutoRestarts 0 turns the policy off. No restart was used up, so the reason is class_not_retried.
   if (NEVER_RETRIED.has(failureClass) || !policy.retryOn.includes(failureClass) || maxAutoRestarts === 0) {
     return { restart: false, reason: 'class_not_retried', autoRestarts, maxAutoRestarts };
   }
