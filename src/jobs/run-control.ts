@@ -1,6 +1,7 @@
 /**
- * Run actions people start from Slack: cancel a run, read its log, restart it.
- * Handlers call these after their own permission checks, so this module only acts.
+ * Run actions people start from Slack: cancel a run and read its log (restarts live in
+ * run-restart.ts). Handlers call these after their own permission checks, so this
+ * module only acts.
  */
 import type { Logger } from 'pino';
 
@@ -9,7 +10,7 @@ import type { HostProvider } from '../remote/host.js';
 import { signalRun } from '../remote/launcher.js';
 import type { Clock } from './clock.js';
 import { runDirOf } from './run-dir.js';
-import { enqueueRun, runJobId, type RunQueue } from './run-queue.js';
+import { runJobId, type RunQueue } from './run-queue.js';
 import { isFinalStatus } from './run-state.js';
 import type { RunStore } from './run-store.js';
 import type { RunThread } from './run-thread.js';
@@ -91,34 +92,6 @@ export class RunControl {
     const truncated = result.stdout.length > MAX_LOG_CHARS;
     // Keep the end: the latest lines matter most.
     return { text: truncated ? result.stdout.slice(-MAX_LOG_CHARS) : result.stdout, exists: true, truncated };
-  }
-
-  /**
-   * Starts the next attempt of an ended run, resuming from `resumeFrom` (`latest`,
-   * `scratch` or a checkpoint path), and enqueues it.
-   */
-  async restartRun(runId: string, byUser: string, resumeFrom = 'latest'): Promise<RunRecord> {
-    const now = this.deps.clock.now().toISOString();
-    const run = await this.deps.store.update(runId, (stored) => ({
-      status: 'restarting',
-      attempt: stored.attempt + 1,
-      attempts: [...stored.attempts, { attempt: stored.attempt + 1, startedAt: now, startedBy: byUser, resumedFrom: resumeFrom }],
-      resumeFrom,
-      cancelRequestedBy: undefined,
-      failureClass: undefined,
-      failureMessage: undefined,
-      exitCode: undefined,
-      endedAt: undefined,
-      launchedAt: undefined,
-      unreachableSince: undefined,
-      lastProgress: undefined,
-      stepRateOrigin: undefined,
-      outbox: [],
-    }));
-    this.deps.logger.info({ runId, byUser, attempt: run.attempt, resumeFrom }, 'run restarted');
-    await enqueueRun(this.deps.queue, run);
-    await this.deps.thread.refreshRoot(run);
-    return run;
   }
 
   private requireVm(run: RunRecord): Config['vms'][string] {

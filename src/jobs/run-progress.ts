@@ -60,8 +60,10 @@ export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], 
       if (typeof event.stage === 'string') patch.stage = event.stage;
       setNumber(patch, 'stageIndex', event.stage_index);
       setNumber(patch, 'stageCount', event.stage_count);
-      // Each start (a new attempt or the next stage) measures its own step rate.
+      // Each start (a new attempt or the next stage) measures its own step rate and
+      // reports its own steps, which may repeat or restart the numbers of the last one.
       stepRateOrigin = undefined;
+      lastProgress = undefined;
       continue;
     }
 

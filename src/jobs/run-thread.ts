@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 
+import { ChatApiError } from '../bot/chat-errors.js';
 import type { Translate } from '../bot/i18n.js';
 import type { Announcer } from './announcer.js';
 import { renderLossChart, type ChartPoint } from './loss-chart.js';
@@ -37,11 +38,18 @@ export class RunThread {
     return this.deps.store.setThreadTs(run.id, posted.ts);
   }
 
-  /** Brings the root up to date with the run; coalesced, so calling it per event is fine. */
+  /**
+   * Brings the root up to date with the run; coalesced, so calling it per event is fine.
+   * A failed update is logged, not thrown: the next refresh sends the latest state anyway.
+   */
   async refreshRoot(run: RunRecord): Promise<void> {
     await this.notifyRunChanged(run);
     if (!run.threadTs) return;
-    await this.deps.announcer.updateRoot({ channel: run.channel, ts: run.threadTs }, formatThreadRoot(run, this.deps.t));
+    try {
+      await this.deps.announcer.updateRoot({ channel: run.channel, ts: run.threadTs }, formatThreadRoot(run, this.deps.t));
+    } catch (error) {
+      this.deps.logger.warn({ err: error, runId: run.id, threadTs: run.threadTs }, 'thread root update failed');
+    }
   }
 
   /** Posts a reply in the thread once for `key`. */
@@ -54,11 +62,20 @@ export class RunThread {
     await this.deps.announcer.upload(key, { channel: run.channel, threadTs: run.threadTs, ...file });
   }
 
-  /** Posts the run's queued replies in order and removes each from the stored outbox once posted. */
+  /**
+   * Posts the run's queued replies in order and removes each from the stored outbox once
+   * posted. A reply Slack rejects for good (`ChatApiError`) is logged and dropped, so one
+   * bad message cannot stop the following of a run; other errors are thrown.
+   */
   async flushOutbox(run: RunRecord): Promise<RunRecord> {
     let current = run;
     for (const item of run.outbox ?? []) {
-      await this.postReply(current, item.key, formatOutboxItem(item, this.deps.t));
+      try {
+        await this.postReply(current, item.key, formatOutboxItem(item, this.deps.t));
+      } catch (error) {
+        if (!(error instanceof ChatApiError)) throw error;
+        this.deps.logger.warn({ err: error, runId: run.id, key: item.key }, 'Slack rejected a thread reply; dropping it');
+      }
       current = await this.deps.store.update(run.id, (stored) => ({ outbox: (stored.outbox ?? []).filter((queued) => queued.key !== item.key) }));
     }
     return current;

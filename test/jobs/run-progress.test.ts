@@ -94,4 +94,12 @@ describe('applyRunEvents', () => {
     expect(applied.patch.stepRateOrigin).toEqual({ step: 10, time: '2026-12-07T09:00:00+08:00' });
     expect(applied.patch.lastStepTime).toBe('2026-12-07T09:00:30+08:00');
   });
+
+  it('reports again after a resumed start', () => {
+    const resumed = { ...run, attempt: 2, lastProgress: { step: 50, loss: 1.5, at: '2026-12-07T09:00:00+08:00' } };
+
+    const applied = applyRunEvents(resumed, [{ type: 'start', max_steps: 100 }, step(40, 0, 1.6)], { everySeconds: 60 });
+
+    expect(applied.replies.map((reply) => reply.key)).toEqual(['run:42:progress:a2:s40']);
+  });
 });

@@ -259,8 +259,8 @@ describe('run worker end to end', () => {
     expect(log.exists).toBe(true);
     expect(log.text.trim().split('\n').length).toBeLessThanOrEqual(3);
 
-    const restarted = await runtime.runControl.restartRun(run.id, 'U0ALICE01', 'latest');
-    expect(restarted.attempt).toBe(2);
+    const restarted = await runtime.failures.restartPort.restart({ runId: run.id, from: { kind: 'latest' }, actor: 'U0ALICE01' });
+    expect(restarted.outcome).toBe('restarted');
     const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
 
     expect(ended.status).toBe('succeeded');
@@ -268,6 +268,7 @@ describe('run worker end to end', () => {
     expect(ended.attempts.map((attempt) => attempt.status)).toEqual(['cancelled', 'succeeded']);
     expect(await countLaunches(run.id)).toBe(2);
     expect(threadReplies(run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
+    expect(progressSteps(run).at(-1)).toBe(10);
     const starts = (await readFile(path.join(workdir, 'runs', run.id, 'events.jsonl'), 'utf8'))
       .split('\n')
       .filter(Boolean)
