@@ -108,29 +108,41 @@ export class PlanLinker {
   /**
    * Stores the run's progress and ETA on its item. When the ETA passes the due time
    * it warns once, in the run's thread and to the owner, whatever the number of updates.
-   * Without `eta`, the ETA is estimated from the run's step rate.
+   * Without `eta`, the ETA is estimated from the run's step rate. Returns whether the
+   * item's progress or ETA changed.
    */
-  async onRunProgress(run: RunRecord, eta?: Date): Promise<void> {
+  async onRunProgress(run: RunRecord, eta?: Date): Promise<boolean> {
     const ref = await this.deps.store.findRunLink(run.id);
-    if (!ref) return;
+    if (!ref) return false;
 
     // The step rate's remaining time counts from the last step, not from now.
     const remaining = eta ? undefined : estimateRemainingMs(run);
     const lastStep = run.lastStepTime ? new Date(run.lastStepTime).getTime() : this.deps.clock.now().getTime();
     const estimated = eta ?? (remaining !== undefined ? new Date(lastStep + remaining) : undefined);
+    let changed = false;
     const item = await this.deps.store.update(ref, (current) => {
+      changed = false;
       if (current.status === 'done' || !isNewProgress(current, run, estimated)) return undefined;
+      changed = true;
       const next: PlanItem = { ...current };
       if (run.step !== undefined && run.maxSteps !== undefined) next.progress = { step: run.step, maxSteps: run.maxSteps };
       if (estimated) next.eta = estimated.toISOString();
       return next;
     });
-    if (!item || !estimated) return;
+    if (!item || !estimated || item.status === 'done') return changed;
 
     const due = new Date(item.due);
-    if (estimated.getTime() > due.getTime() && (await this.deps.store.claimOnce(`eta-late:${item.week}:${item.number}:${run.id}`))) {
-      await this.warnLate(run, item, estimated, due);
+    const warningKey = `eta-late:${item.week}:${item.number}:${run.id}`;
+    if (estimated.getTime() > due.getTime() && (await this.deps.store.claimOnce(warningKey))) {
+      try {
+        await this.warnLate(run, item, estimated, due);
+      } catch (error) {
+        // Released, so the next progress update tries the warning again.
+        await this.deps.store.releaseOnce(warningKey);
+        throw error;
+      }
     }
+    return changed;
   }
 
   /** Posts in the run's thread, in the team's locale, which plan item the run is linked to. */

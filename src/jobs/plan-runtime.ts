@@ -53,6 +53,8 @@ export interface PlanRuntime {
   close(): Promise<void>;
 }
 
+const PROGRESS_REFRESH_MS = 60_000;
+
 export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger.child({ component: 'plan' });
@@ -94,6 +96,15 @@ export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
     return refreshing;
   };
 
+  // Progress changes every few seconds; the Home tabs follow it at most once a minute per process.
+  let lastProgressRefresh = 0;
+  const refreshHomesForProgress = async (): Promise<void> => {
+    const now = clock.now().getTime();
+    if (now - lastProgressRefresh < PROGRESS_REFRESH_MS) return;
+    lastProgressRefresh = now;
+    await refreshHomes();
+  };
+
   const linker = new PlanLinker({ store, chat: deps.chat, clock, config, logger, onPlanChanged: refreshHomes });
   const jobs = new PlanJobs({ connection: redis, prefix: config.redisPrefix, store, chat: deps.chat, config, clock, logger, ...(deps.queueName ? { queueName: deps.queueName } : {}) });
 
@@ -129,7 +140,7 @@ export function createPlanRuntime(deps: PlanRuntimeDeps): PlanRuntime {
         const item = await linker.onRunStatusChanged(run);
         if (!item) await refreshHomes();
       }
-      if (run.status === 'running' && run.step !== undefined) await linker.onRunProgress(run);
+      if (run.status === 'running' && run.step !== undefined && (await linker.onRunProgress(run))) await refreshHomesForProgress();
     },
     async close() {
       await refreshing;

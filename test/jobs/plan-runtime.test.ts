@@ -106,6 +106,19 @@ describe('PlanRuntime', () => {
   });
 });
 
+describe('PlanRuntime progress', () => {
+  it('home tab shows run progress', async () => {
+    const { plan, runStore } = await setUp();
+    await plan.publishHome('U01WANGLEI');
+    const run = await runStore.create({ kind: 'train', recipe: 'medical-phi4', vm: 'yanshiyiliao', userId: 'U01CHENCHEN', channel: 'CRUNS', overrides: {} });
+    await plan.linkRunToPlan(run);
+    await plan.onRunUpdated({ ...run, status: 'running' });
+    await plan.onRunUpdated({ ...run, status: 'running', step: 250, maxSteps: 1000 });
+
+    expect(homeText(homeViews('U01WANGLEI').at(-1))).toContain(`#${run.id} 25%`);
+  });
+});
+
 describe('PlanRuntime run links', () => {
   it('links a chained deployment on its first change', async () => {
     const { plan, runStore } = await setUp();
