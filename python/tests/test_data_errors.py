@@ -114,10 +114,14 @@ def test_check_data_json_report(tmp_path):
 
     report = json.loads(result.stdout)
     assert result.returncode == 1
-    assert report["rows"] == 5 and report["valid_rows"] == 4
-    assert report["format"] == "medical-r1" and report["format_detected"] is True
-    assert report["duplicates"]["exact"] == 1 and report["duplicates"]["first_exact"] == [[2, 1]]
-    assert report["duplicates"]["near"] == 1 and report["duplicates"]["first_near"] == [[3, 1]]
+    assert report["rows"] == 5
+    assert report["valid_rows"] == 4
+    assert report["format"] == "medical-r1"
+    assert report["format_detected"] is True
+    assert report["duplicates"]["exact"] == 1
+    assert report["duplicates"]["first_exact"] == [[2, 1]]
+    assert report["duplicates"]["near"] == 1
+    assert report["duplicates"]["first_near"] == [[3, 1]]
     assert report["empty_answers"] == 1
     assert report["problems"][0]["first_rows"] == [4]
     assert report["tokens"]["over_max_length"] == 1

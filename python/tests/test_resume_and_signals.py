@@ -60,7 +60,8 @@ def test_killed_run_resumes_exactly(tmp_path):
         validate_event(event)
     starts = [e for e in events if e["type"] == "start"]
     assert starts[-1]["resumed_from"].endswith("checkpoint-4")
-    assert events[-1]["type"] == "end" and events[-1]["step"] == 8
+    assert events[-1]["type"] == "end"
+    assert events[-1]["step"] == 8
     reference_events = read_events(reference_dir / "events.jsonl")
     resumed_rates = step_rates(events[events.index(starts[-1]):])
     assert min(resumed_rates) == 5
@@ -92,9 +93,11 @@ def test_sigterm_saves_checkpoint_and_ends(tmp_path):
     end = events[-1]
     checkpoints = [e for e in events if e["type"] == "checkpoint"]
     assert code == 143
-    assert end["type"] == "end" and end["status"] == "failed"
+    assert end["type"] == "end"
+    assert end["status"] == "failed"
     assert end["error"]["type"] == "interrupted"
-    assert checkpoints and checkpoints[-1]["step"] == end["step"]
+    assert checkpoints
+    assert checkpoints[-1]["step"] == end["step"]
     assert (tmp_path / "output" / f"checkpoint-{end['step']}" / "trainer_state.json").exists()
     assert not (tmp_path / "output" / "completed").exists()
 

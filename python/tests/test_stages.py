@@ -22,7 +22,8 @@ def test_chained_stages_start_from_earlier_adapter(tmp_path):
     output = tmp_path / "output"
     assert code == 0
     assert [(e["stage_index"], e["stage_count"]) for e in starts] == [(0, 2), (1, 2)]
-    assert (output / "0-sft" / "completed").exists() and (output / "1-sft" / "completed").exists()
+    assert (output / "0-sft" / "completed").exists()
+    assert (output / "1-sft" / "completed").exists()
     assert (output / "completed").exists()
     adapter = json.loads((output / "1-sft" / "adapter_config.json").read_text())
     assert adapter["peft_type"] == "LORA"

@@ -68,14 +68,18 @@ def test_run_writes_valid_events_and_adapter(tmp_path):
     for event in events:
         validate_event(event)
     assert [e["type"] for e in events][0] == "start"
-    assert events[-1]["type"] == "end" and events[-1]["status"] == "succeeded" and events[-1]["step"] == 6
+    assert events[-1]["type"] == "end"
+    assert events[-1]["status"] == "succeeded"
+    assert events[-1]["step"] == 6
     assert [e["step"] for e in events if e["type"] == "checkpoint"] == [3, 6]
     assert all("tokens_per_second" in e for e in events if e["type"] == "step")
     start = events[0]
-    assert start["data_report"]["kept_rows"] == 40 and start["train_rows"] == 40
+    assert start["data_report"]["kept_rows"] == 40
+    assert start["train_rows"] == 40
     output = tmp_path / "output"
     assert (output / "completed").exists()
-    assert (output / "adapter_model.safetensors").exists() and (output / "tokenizer.json").exists()
+    assert (output / "adapter_model.safetensors").exists()
+    assert (output / "tokenizer.json").exists()
 
 
 def test_completed_prevents_retrain(tmp_path):
@@ -95,7 +99,8 @@ def test_nan_loss_ends_diverged(tmp_path):
     events = read_events(tmp_path / "events.jsonl")
     end = events[-1]
     assert code == 1
-    assert end["status"] == "failed" and end["error"]["type"] == "diverged"
+    assert end["status"] == "failed"
+    assert end["error"]["type"] == "diverged"
     assert "step 3" in end["error"]["message"]
     assert all(e["loss"] is not None for e in events if e["type"] == "step")
     assert not (tmp_path / "output" / "completed").exists()
@@ -106,3 +111,13 @@ def test_moe_model_trains(tmp_path):
 
     assert code == 0
     assert read_events(tmp_path / "events.jsonl")[-1]["status"] == "succeeded"
+
+
+def test_merge_adapter_saves_full_model(tmp_path):
+    code = run_train(train_values(tmp_path, max_steps=1, merge_adapter=True))
+
+    merged = tmp_path / "output" / "merged"
+    assert code == 0
+    assert (merged / "config.json").exists()
+    assert (merged / "model.safetensors").exists()
+    assert (merged / "tokenizer.json").exists()

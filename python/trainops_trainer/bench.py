@@ -86,7 +86,7 @@ def _script_tokenize_function(examples: dict, tokenizer, max_length: int) -> dic
 
 
 def script_preprocess(rows: list[dict], tokenizer, max_length: int):
-    """The script's train_tokenize_function run through `datasets.map(batched=True)`, as the script does."""
+    """Run the script's train_tokenize_function through `datasets.map(batched=True)`, as the script does."""
     from datasets import Dataset, disable_progress_bars
 
     disable_progress_bars()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -23,11 +24,9 @@ def _add_train_parser(subparsers) -> None:
         text = f.metadata["help"]
         if choices:
             text += f" Choices: {', '.join(str(c) for c in choices)}."
-        default = f.default if f.default is not f.default_factory else None  # type: ignore[comparison-overlap]
+        default = None if f.default is dataclasses.MISSING else f.default
         text += f" Default: {default!r}."
         flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
-        if name == "from_stage":
-            flags = ["--from_stage"]
         parser.add_argument(*flags, dest=name, nargs="?", const="true", metavar="VALUE", help=text)
 
 

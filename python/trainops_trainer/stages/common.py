@@ -56,7 +56,7 @@ def training_arguments_kwargs(config: TrainConfig, output_dir: str) -> dict:
 
 
 class StartEventCallback(TrainerCallback):
-    """Emit the `start` event once the Trainer knows max_steps and any resumed state."""
+    """Emit the `start` event after the Trainer has set max_steps and loaded any resumed state."""
 
     def __init__(self, context: StageContext, train_rows: int, resumed_from: str | None, data_report: dict):
         self.context = context
