@@ -3,7 +3,7 @@
  * without importing the SDK.
  */
 
-/** Slack answered HTTP 429; the call may be repeated after `retryAfterSeconds`. */
+/** Slack responded with HTTP 429, so the call may be repeated after `retryAfterSeconds`. */
 export class ChatRateLimitedError extends Error {
   constructor(
     readonly retryAfterSeconds: number,

@@ -20,7 +20,7 @@ export interface SlackChatOptions {
   /** Base URL of the Web API, ending in `/api/`; tests point it at a local fake. */
   slackApiUrl?: string;
   rejectRateLimitedCalls?: boolean;
-  /** Retries for network errors and 5xx answers (default: 5 retries over about 5 minutes). */
+  /** Retries for network errors and 5xx responses (default: 5 retries over about 5 minutes). */
   retryConfig?: RetryOptions;
   /** Per-request timeout in milliseconds (default 30 s). */
   timeoutMs?: number;

@@ -126,7 +126,7 @@ function drawSeries(context: SKRSContext2D, coordinates: Array<[number, number]>
   }
 }
 
-/** A range that is never empty (a single value gets ±10%), padded by 5% on both ends when `pad` is set. */
+/** Returns a non-empty range (±10% around a single value), padded by 5% on both ends when `pad` is set. */
 function paddedRange(min: number, max: number, pad: boolean): { min: number; max: number } {
   if (min === max) {
     const delta = Math.abs(min) * 0.1 || 1;

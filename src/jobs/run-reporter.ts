@@ -52,7 +52,7 @@ export function formatThreadRoot(run: RunRecord, t: Translate): FormattedMessage
   const overrides = formatOverrides(run.overrides);
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: title, emoji: true } },
-    // A section holds at most 10 fields.
+    // Block Kit allows at most 10 fields in a section.
     { type: 'section', fields: fields.slice(0, 10).map((text) => ({ type: 'mrkdwn', text })) },
   ];
   if (overrides) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: t('runs.root.overrides', { overrides }) }] });
@@ -115,7 +115,7 @@ export interface FinalReport {
   lostAfterSeconds: number;
 }
 
-/** The final message of a run: outcome, duration, final loss, adapter path and sparkline. */
+/** Formats the final message of a run: outcome, duration, final loss, adapter path and sparkline. */
 export function formatFinalMessage(report: FinalReport, t: Translate): FormattedMessage {
   const { run } = report;
   const unknown = t('runs.root.unknown');
@@ -178,7 +178,7 @@ export function formatLoss(value: number): string {
   return Number(value.toPrecision(4)).toString();
 }
 
-/** A signed change, as the trainer's log prints it: `-0.089`, `+0.012`. */
+/** Formats a signed change as the trainer's log prints it: `-0.089`, `+0.012`. */
 function formatChange(change: number): string {
   return `${change > 0 ? '+' : ''}${formatLoss(change)}`;
 }

@@ -1,7 +1,7 @@
 /**
- * The run state machine. Each status lists the statuses it may move to; the store
- * rejects any other move with `IllegalTransitionError`, so a late or repeated worker
- * step can never drag a finished run back to `running`.
+ * The run state machine. Each status lists the statuses it may move to, and the store
+ * rejects any other move with `IllegalTransitionError`. So a late or repeated worker
+ * step cannot drag a succeeded, failed or cancelled run back to `running`.
  *
  *   queued -> starting_vm -> syncing -> running -> succeeded | failed | cancelled
  *   any active status -> lost (host unreachable past runs.lostAfterSeconds)

@@ -65,7 +65,7 @@ export class RunThread {
   /**
    * Posts the run's queued replies in order and removes each from the stored outbox once
    * posted. A reply Slack rejects for good (`ChatApiError`) is logged and dropped, so one
-   * bad message cannot stop the following of a run; other errors are thrown.
+   * bad message cannot stop the following of a run. Other errors are thrown.
    */
   async flushOutbox(run: RunRecord): Promise<RunRecord> {
     let current = run;

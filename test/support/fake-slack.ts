@@ -30,7 +30,7 @@ export interface FakeSlackCall {
   file?: Buffer;
   /** Epoch milliseconds when the call arrived. */
   time: number;
-  /** HTTP status the fake answered with. */
+  /** HTTP status of the fake's response. */
   status: number;
 }
 
@@ -56,9 +56,9 @@ export interface FakeSlack {
   files: Map<string, { filename: string; title?: string; content?: Buffer; channel?: string; threadTs?: string }>;
   /** Resolves once `predicate(calls)` is true (checked on every call and every 50 ms); rejects after timeoutMs. */
   waitFor(predicate: (calls: FakeSlackCall[]) => boolean, timeoutMs?: number): Promise<void>;
-  /** Answers the next `n` calls of `method` with HTTP 429 and `Retry-After: retryAfterSeconds`. */
+  /** Responds to the next `n` calls of `method` with HTTP 429 and `Retry-After: retryAfterSeconds`. */
   failNext(method: string, n: number, retryAfterSeconds: number): void;
-  /** Answers the next `n` calls of `method` with `{ ok: false, error }`. */
+  /** Responds to the next `n` calls of `method` with `{ ok: false, error }`. */
   errorNext(method: string, n: number, error: string): void;
   /** The calls of one method, in arrival order. */
   callsOf(method: string): FakeSlackCall[];
