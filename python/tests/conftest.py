@@ -37,7 +37,7 @@ def validate_event(event: dict) -> None:
     assert event["type"] in EVENT_TYPES
     parsed = datetime.fromisoformat(event["time"])
     assert parsed.utcoffset() is not None, "time must carry an offset"
-    assert event["run_id"] is None or isinstance(event["run_id"], str)
+    assert isinstance(event["run_id"], str) and event["run_id"]
     for name, kind in REQUIRED_FIELDS[event["type"]].items():
         assert isinstance(event[name], kind) and not isinstance(event[name], bool), (name, event)
     if event["type"] == "start":

@@ -79,8 +79,9 @@ def run_stages(config: TrainConfig, values: dict[str, Any], writer: EventWriter,
 def run_train(values: dict[str, Any]) -> int:
     """Run training from run.json values; return the process exit code."""
     run_id = values.get("run_id")
+    # Every event carries a run id; runs started by hand without one are tagged "local".
     writer = EventWriter(values.get("events_path") if isinstance(values.get("events_path"), str) else None,
-                         None if run_id is None else str(run_id))
+                         "local" if run_id is None else str(run_id))
     stop = StopRequest()
     stop.install()
     output_path = os.path.abspath(str(values.get("output_dir", "output")))
