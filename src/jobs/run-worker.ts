@@ -114,7 +114,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
   const inputError = findInputError(run, recipe, vm);
   if (inputError || !vm || recipe?.kind !== 'train') {
     const failureMessage = inputError ? thread.translate(inputError.key, inputError.params) : undefined;
-    await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage }, logger);
+    await deps.onRunFailure?.(failureInputFromRecord(await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage }, logger)));
     throw new UnrecoverableError(`run #${runId}: recipe "${run.recipe}" or VM "${run.vm}" is not in the config, or the recipe is not a train recipe`);
   }
 
@@ -133,7 +133,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
   } catch (error) {
     if (error instanceof WaitingError) throw error;
     if (error instanceof UnknownOverrideError) {
-      await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger);
+      await deps.onRunFailure?.(failureInputFromRecord(await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger)));
       throw new UnrecoverableError(error.message);
     }
     const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
@@ -141,7 +141,8 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
     if (attemptsLeft <= 0) {
       const current = await store.require(runId);
       if (!isFinalStatus(current.status) && !current.launchedAt) {
-        await finish(deps, current, 'failed', { failureClass: 'unknown', failureMessage: (error as Error).message }, logger);
+        const ended = await finish(deps, current, 'failed', { failureClass: 'unknown', failureMessage: (error as Error).message }, logger);
+        await deps.onRunFailure?.(failureInputFromRecord(ended));
       }
     }
     throw error;
