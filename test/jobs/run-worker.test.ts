@@ -219,6 +219,28 @@ describe('run worker end to end', () => {
     expect(threadReplies(run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
   });
 
+  it('hands the run over when a worker closes', async () => {
+    const config = makeConfig({ max_steps: 10, save_steps: 5, step_delay_seconds: 0.5 });
+    const queueName = uniquePrefix('runs');
+    const first = startRuntime(config, queueName);
+    const run = await createRun(first);
+    first.startWorkers();
+
+    await slack.waitFor(() => progressSteps(run).length >= 3, 120_000);
+    await first.close();
+    runtimes.splice(runtimes.indexOf(first), 1);
+    const stepsAtClose = progressSteps(run).length;
+    const second = startRuntime(config, queueName);
+    second.startWorkers();
+    const ended = await waitForStatus(second, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+
+    expect(ended.status).toBe('succeeded');
+    expect(stepsAtClose).toBeLessThan(10);
+    expect(await countLaunches(run.id)).toBe(1);
+    expect(progressSteps(run)).toEqual(Array.from({ length: 10 }, (_, index) => index + 1));
+    expect((await second.runQueue.getJob(`run-${run.id}-a1`))?.attemptsMade).toBe(1);
+  });
+
   it('reconnects after sshd restarts and resumes at the stored offset', async () => {
     const config = makeConfig({ max_steps: 12, save_steps: 6, step_delay_seconds: 0.5 });
     const runtime = startRuntime(config, uniquePrefix('runs'));
