@@ -14,7 +14,7 @@ COMPLETED_MARKER = "completed"
 
 
 def is_valid_checkpoint(path: Path) -> bool:
-    """A checkpoint the Trainer can resume from: it holds trainer_state.json."""
+    """Return whether `path` is a checkpoint the Trainer can resume from (it contains trainer_state.json)."""
     return path.is_dir() and (path / "trainer_state.json").is_file()
 
 

@@ -52,7 +52,7 @@ def run_stages(config: TrainConfig, values: dict[str, Any], writer: EventWriter,
     marker = completed_marker(config.output_dir)
     if marker.exists():
         if not config.force:
-            raise AlreadyCompleted(f"{config.output_dir} already holds a finished run (the `completed` marker); "
+            raise AlreadyCompleted(f"{config.output_dir} already contains a finished run (the `completed` marker); "
                                    "set `force: true` to train again")
         marker.unlink()
         if config.resume == "auto":
