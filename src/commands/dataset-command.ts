@@ -9,8 +9,8 @@ import { defineCommand } from './registry.js';
 /**
  * `/dataset check`: queues the trainer's `check-data` on the VM; the report goes to the
  * run's thread. When the run is linked to a plan item whose title names a row range
- * (`3k-10k 条左右`), the range is stored on the run as `target_min`/`target_max` and the
- * report places the row count against it; otherwise the recipe's `targetRows` is used.
+ * (`3k-10k 条左右`), the range is stored on the run as `target_min`/`target_max`, and the
+ * report places the row count against it. Otherwise the recipe's `targetRows` applies.
  */
 export const datasetCommand = defineCommand<DatasetCommand>({
   name: 'dataset',

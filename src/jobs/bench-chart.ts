@@ -1,7 +1,7 @@
 /**
  * Draws bus bandwidth against message size, one line per collective, as a PNG with
  * @napi-rs/canvas. The x axis is log2 of the size because sizes double from step to
- * step; the loss chart (`loss-chart.ts`) plots a linear step axis with fixed loss and
+ * step. The loss chart (`loss-chart.ts`) plots a linear step axis with fixed loss and
  * learning-rate series, so it cannot draw this one. Labels are Latin for the same reason
  * as there: the bot machine may have no CJK font.
  */

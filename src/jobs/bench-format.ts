@@ -70,7 +70,7 @@ export function formatBytes(bytes: number): string {
   return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
 }
 
-/** A fixed-width table for a Slack code block: one row per size, time and bus bandwidth per collective. */
+/** Formats a fixed-width table for a Slack code block: one row per size, time and bus bandwidth per collective. */
 export function formatBenchTable(results: readonly BenchResult[]): string {
   const collectives = [...new Set(results.map((result) => result.collective))];
   const sizes = [...new Set(results.map((result) => result.bytes))].sort((a, b) => a - b);
@@ -91,7 +91,7 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
   return lines.join('\n');
 }
 
-/** The result with the highest bus bandwidth for each collective. */
+/** Picks the result with the highest bus bandwidth for each collective. */
 export function peakResults(results: readonly BenchResult[]): BenchResult[] {
   const peaks = new Map<string, BenchResult>();
   for (const result of results) {

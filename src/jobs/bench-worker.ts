@@ -1,8 +1,8 @@
 /**
  * The comm benchmark processor: runs `trainops_trainer bench-comm` under
  * torch.distributed.run with one process per GPU (two gloo processes on a VM without
- * GPUs), then posts a table and a chart of bus bandwidth against message size with the
- * NCCL version and the GPU interconnect.
+ * GPUs). It then posts a table and a chart of bus bandwidth against message size, with
+ * the NCCL version and the GPU interconnect.
  */
 import { UnrecoverableError } from 'bullmq';
 
@@ -12,6 +12,7 @@ import { launchRun } from '../remote/launcher.js';
 import { renderBandwidthChart } from './bench-chart.js';
 import { formatBenchTable, formatBytes, parseBenchOutput, peakResults } from './bench-format.js';
 import {
+  endIfCancelledBeforeLaunch,
   failRun,
   finishRun,
   markLaunched,
@@ -36,7 +37,7 @@ export function benchProcessCount(vm: Pick<VmConfig, 'gpus'>): number {
   return vm.gpus > 0 ? vm.gpus : 2;
 }
 
-/** The recipe of a benchmark run; the name `comm` without a configured recipe means the defaults. */
+/** Returns the recipe of a benchmark run. The name `comm` without a configured recipe means the defaults. */
 export function benchRecipeFor(config: Pick<Config, 'recipes'>, name: string): BenchRecipe | undefined {
   const recipe = config.recipes[name];
   if (recipe?.kind === 'bench') return recipe;
@@ -44,7 +45,7 @@ export function benchRecipeFor(config: Pick<Config, 'recipes'>, name: string): B
   return undefined;
 }
 
-/** The argv of the benchmark; `outputPath` is absolute on the VM. */
+/** Builds the argv of the benchmark; `outputPath` is an absolute path on the VM. */
 export function buildBenchCommand(recipe: BenchRecipe, vm: Pick<VmConfig, 'gpus' | 'python'>, outputPath: string): string[] {
   return [
     vm.python,
@@ -82,6 +83,7 @@ export async function processBenchRun(deps: RunWorkerDeps, initial: RunRecord, c
 
   try {
     let { run, host } = await prepareHost(deps, initial, logger);
+    if (await endIfCancelledBeforeLaunch(deps, run, logger)) return;
     run = await syncTrainerCode(deps, run, host, vm, logger);
 
     const runDir = runDirOf(vm, run.id);

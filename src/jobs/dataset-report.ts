@@ -28,7 +28,7 @@ export interface TargetRows {
 
 export type TargetPosition = 'below' | 'inside' | 'above';
 
-/** Where a row count falls against the target range; both ends are inside. */
+/** Classifies a row count against the target range, whose ends count as inside. */
 export function classifyRowCount(rows: number, target: TargetRows): TargetPosition {
   if (rows < target.min) return 'below';
   if (rows > target.max) return 'above';

@@ -1,8 +1,8 @@
 /**
  * Checks a data file uploaded to Slack (a JSONL or CSV shared in the channel with
- * `/dataset check` as its comment) on the bot machine: downloads `url_private_download`
- * with the bot token, runs the trainer's `check-data --json` in the bot machine's
- * Python, and returns the report. Called after the event is acknowledged, since a
+ * `/dataset check` as its comment) on the bot machine. It downloads
+ * `url_private_download` with the bot token, runs the trainer's `check-data --json` in
+ * the bot machine's Python, and returns the report. Called after the event is acknowledged, since a
  * download and a tokenizer load take longer than Slack's 3 s window.
  */
 import { execFile } from 'node:child_process';
@@ -28,7 +28,7 @@ export interface UploadCheckOptions {
   token: string;
   /** Python with the trainer's dependencies (`TRAINOPS_PYTHON`, else the venv of scripts/python-env.sh). */
   python: string;
-  /** Folder that holds `trainops_trainer`; the check runs there. */
+  /** Folder that contains `trainops_trainer`; the check runs there. */
   pythonRoot: string;
   /** Tokenizer model, length limit and format; the defaults of a dataset recipe apply. */
   recipe?: Pick<DatasetRecipe, 'model' | 'maxLength' | 'format'>;
@@ -60,7 +60,7 @@ export async function checkSharedFile(file: SharedFile, options: UploadCheckOpti
   const response = await (options.fetch ?? fetch)(file.urlPrivateDownload, { headers: { Authorization: `Bearer ${options.token}` } });
   if (!response.ok) return errorReport(file, `downloading ${file.name} from Slack failed with HTTP ${response.status}`);
   const content = Buffer.from(await response.arrayBuffer());
-  // Slack answers an unauthorised file URL with its HTML login page and status 200.
+  // Slack serves its HTML login page with status 200 for a file URL fetched without access.
   if ((response.headers.get('content-type') ?? '').startsWith('text/html')) {
     return errorReport(file, `Slack sent a web page instead of ${file.name}; the bot token needs the files:read scope`);
   }

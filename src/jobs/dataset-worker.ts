@@ -1,7 +1,7 @@
 /**
  * The data set check processor: runs the trainer's `check-data --json` on the VM,
  * detached like any run, and posts its report in the run's thread. A report with
- * problems is a successful check; a file that cannot be read at all (not found, unknown
+ * problems is a successful check. A file that cannot be read at all (not found, unknown
  * format, undetectable encoding) fails the run with the trainer's message.
  */
 import { UnrecoverableError } from 'bullmq';
@@ -10,6 +10,7 @@ import type { DatasetRecipe, VmConfig } from '../config/schema.js';
 import { launchRun } from '../remote/launcher.js';
 import { formatDatasetReport, parseCheckDataOutput } from './dataset-report.js';
 import {
+  endIfCancelledBeforeLaunch,
   failRun,
   finishRun,
   markLaunched,
@@ -34,7 +35,7 @@ const MAX_REPORT_BYTES = 4 * 1024 * 1024;
 // Runs "$@" with stdout in report.json, so the trainer's log lines (stderr) stay in train.log.
 const STDOUT_TO_REPORT = `exec "$@" > ${DATASET_REPORT_FILE}`;
 
-/** The argv of the check, run in the run directory. */
+/** Builds the argv of the check, which runs in the run directory. */
 export function buildCheckDataCommand(recipe: Pick<DatasetRecipe, 'path' | 'format' | 'model' | 'maxLength'>, python: string, dataPath = recipe.path): string[] {
   const trainer = [python, '-m', 'trainops_trainer', 'check-data', dataPath, '--json', '--model', recipe.model ?? DEFAULT_TOKENIZER_MODEL];
   trainer.push('--model-max-length', String(recipe.maxLength));
@@ -63,6 +64,7 @@ export async function processDatasetRun(deps: RunWorkerDeps, initial: RunRecord,
 async function checkOnVm(deps: RunWorkerDeps, initial: RunRecord, recipe: DatasetRecipe, vm: VmConfig, context: KindJobContext): Promise<void> {
   const { logger } = context;
   let { run, host } = await prepareHost(deps, initial, logger);
+  if (await endIfCancelledBeforeLaunch(deps, run, logger)) return;
   run = await syncTrainerCode(deps, run, host, vm, logger);
 
   const runDir = runDirOf(vm, run.id);
@@ -98,7 +100,7 @@ async function checkOnVm(deps: RunWorkerDeps, initial: RunRecord, recipe: Datase
   await finishRun(deps, run, 'succeeded', { exitCode: state.exitCode ?? undefined }, logger);
 }
 
-/** The target range stored from the linked plan item by `/dataset check`, if any. */
+/** Returns the target range that `/dataset check` stored from the linked plan item, if any. */
 function targetRowsOf(run: RunRecord): { min: number; max: number } | undefined {
   const { target_min: min, target_max: max } = run.overrides;
   return typeof min === 'number' && typeof max === 'number' ? { min, max } : undefined;

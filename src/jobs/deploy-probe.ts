@@ -2,10 +2,10 @@
  * Health probe and smoke test of a deployment, run on the VM itself so no port has to
  * be open between the bot and the VM.
  *
- * The probe is a short stdlib-only Python program passed with `python -c` and its
- * inputs as separate argv entries: every VM has the Python that runs the trainer, but
- * not necessarily curl, and the program needs no synced trainer code, so it also
- * works for servers that are not ours. Each call probes once and prints one JSON line;
+ * The probe is a short stdlib-only Python program passed with `python -c`, with its
+ * inputs as separate argv entries. Every VM has the Python that runs the trainer but
+ * not necessarily curl. The program also needs no synced trainer code, so it works
+ * before any sync and for servers that are not ours. Each call probes once and prints one JSON line;
  * the worker decides how often to call and when to give up.
  */
 import { RemoteCommandError, stderrTail } from '../remote/errors.js';
@@ -64,7 +64,7 @@ else:
 `;
 
 export interface ProbeResult {
-  /** HTTP status of /health, null when the server did not answer. */
+  /** HTTP status of /health, null when the connection failed or timed out. */
   health: number | null;
   /** Ids from /v1/models once /health answered 200 and the list was readable. */
   models?: string[];

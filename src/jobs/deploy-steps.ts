@@ -1,7 +1,7 @@
 /**
- * Steps that deploy, data set check and comm bench runs share with each other: start
- * the VM when needed, sync the trainer code, launch a command detached through the
- * run-directory lock, wait for it to exit, and store and announce the outcome.
+ * Steps shared by deploy, data set check and comm bench runs. They start the VM when
+ * needed, sync the trainer code, launch a command detached through the run-directory
+ * lock, wait for it to exit, and store and announce the outcome.
  * Training has its own richer path in `run-worker.ts` (events, checkpoints, chart).
  */
 import { WaitingError, type Job } from 'bullmq';
@@ -17,7 +17,7 @@ import { isFinalStatus } from './run-state.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord, RunStatus } from './run-types.js';
 
-/** What a kind processor receives from the run worker besides its deps. */
+/** Job context a kind processor receives from the run worker besides its deps. */
 export interface KindJobContext {
   job: Job<RunJobData>;
   token?: string;
@@ -56,6 +56,17 @@ export async function prepareHost(deps: RunWorkerDeps, initial: RunRecord, logge
     logger.info({ vm: run.vm }, 'VM running');
   }
   return { run: await store.require(run.id), host: await hosts.get(run.vm) };
+}
+
+/**
+ * Ends a run cancelled before its process was launched (a /cancel while the VM started)
+ * and returns true. Returns false when the run should go on.
+ */
+export async function endIfCancelledBeforeLaunch(deps: RunWorkerDeps, run: RunRecord, logger: Logger): Promise<boolean> {
+  const stored = await deps.store.require(run.id);
+  if (!stored.cancelRequestedBy || stored.launchedAt) return false;
+  await finishRun(deps, stored, 'cancelled', { failureClass: 'cancelled' }, logger);
+  return true;
 }
 
 /** Ships the trainer code to the VM (skipped when unchanged) and records its folder on the run. */
@@ -131,7 +142,7 @@ export async function returnJobToQueue(context: KindJobContext): Promise<never> 
   throw new WaitingError();
 }
 
-/** The last lines of the run's log, for failure messages; empty when unreadable. */
+/** Reads the last lines of the run's log for failure messages; empty when unreadable. */
 export async function readLogTail(host: Host, runDir: string, lines = 20): Promise<string> {
   try {
     const logPath = await host.resolvePath(`${runDir}/train.log`);

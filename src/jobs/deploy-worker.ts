@@ -1,6 +1,6 @@
 /**
  * The deploy processor: launches a model server detached on the VM, waits until its
- * health and model-list endpoints answer (probing on the VM), runs a smoke-test
+ * health and model-list endpoints return 200 (probing on the VM), runs a smoke-test
  * completion, then keeps the run `serving` and follows the process until it ends.
  *
  * Deploying again on a VM replaces the old server only after the new one is healthy
@@ -17,7 +17,7 @@ import type { Host } from '../remote/host.js';
 import { launchRun, readRunStatus, signalRun } from '../remote/launcher.js';
 import { buildServerCommand } from '../remote/vllm-command.js';
 import { localBaseUrl, probeServer, smokeTest } from './deploy-probe.js';
-import { failRun, finishRun, markLaunched, prepareHost, readLogTail, returnJobToQueue, waitForExit, WorkerClosingError, type KindJobContext } from './deploy-steps.js';
+import { endIfCancelledBeforeLaunch, failRun, finishRun, markLaunched, prepareHost, readLogTail, returnJobToQueue, waitForExit, WorkerClosingError, type KindJobContext } from './deploy-steps.js';
 import { runDirOf } from './run-dir.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord } from './run-types.js';
@@ -38,6 +38,7 @@ export async function processDeployRun(deps: RunWorkerDeps, initial: RunRecord, 
   try {
     const adapter = await resolveAdapter(deps, initial, recipe);
     const { run: prepared, host } = await prepareHost(deps, initial, logger);
+    if (await endIfCancelledBeforeLaunch(deps, prepared, logger)) return;
     const run = prepared.status === 'serving' ? prepared : await startServer(deps, prepared, recipe, vm, host, adapter, context);
     if (run.status !== 'serving') return;
     await followServing(deps, run, vm, host, context);
@@ -53,7 +54,7 @@ export async function processDeployRun(deps: RunWorkerDeps, initial: RunRecord, 
 
 class DeployInputError extends Error {}
 
-/** The adapter to serve: a finished training run's output (`from #42`) or the recipe's. */
+/** Returns the adapter to serve: a finished training run's output (`from #42`) or the recipe's. */
 async function resolveAdapter(deps: RunWorkerDeps, run: RunRecord, recipe: DeployRecipe): Promise<string | undefined> {
   if (run.sourceRunId === undefined) return recipe.adapter;
   const source = await deps.store.get(run.sourceRunId);
@@ -63,7 +64,7 @@ async function resolveAdapter(deps: RunWorkerDeps, run: RunRecord, recipe: Deplo
   return source.outputPath;
 }
 
-/** The deployment serving on the VM now, other than `runId`. */
+/** Finds the deployment serving on the VM now, other than `runId`. */
 async function findServing(deps: RunWorkerDeps, vmName: string, runId: string): Promise<RunRecord | undefined> {
   const active = await deps.store.listActive();
   return active.find((other) => other.kind === 'deploy' && other.vm === vmName && other.id !== runId && other.status === 'serving');
@@ -201,7 +202,7 @@ async function followServing(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig, 
 
 /**
  * Stops a deployment's server: records who stopped it, then sends TERM to its process
- * group. The deployment's own job sees the process end and stores the outcome.
+ * group. The deployment's own job detects the exit and stores the outcome.
  */
 export async function stopDeployment(deps: Pick<RunWorkerDeps, 'store'>, run: RunRecord, vm: VmConfig, host: Host, actor: string): Promise<void> {
   await deps.store.update(run.id, (stored) => (stored.cancelRequestedBy ? undefined : { cancelRequestedBy: actor }));
