@@ -34,6 +34,8 @@ export interface RecoveryDeps {
   flushOutbox?(run: RunRecord): Promise<unknown>;
   /** Ended runs looked at for a missing failure report; older ones are left alone. */
   recentLimit?: number;
+  /** Failures older than this (ms, default one day) are left alone: paging for them would only be noise. */
+  maxFailureAgeMs?: number;
 }
 
 export interface RecoveryReport {
@@ -55,8 +57,10 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
     }
   }
 
+  const oldest = deps.failureDeps.clock.now().getTime() - (deps.maxFailureAgeMs ?? 24 * 3600_000);
   for (const run of await deps.store.listRecent(deps.recentLimit ?? 50)) {
     if ((run.status !== 'failed' && run.status !== 'lost') || !run.failureClass || run.failureClass === 'cancelled') continue;
+    if (!run.endedAt || new Date(run.endedAt).getTime() < oldest) continue;
     if (await deps.announcer.isDone(`run:${run.id}:failure:a${run.attempt}`)) continue;
     try {
       deps.logger.info({ runId: run.id, attempt: run.attempt }, 'failure report missing after a restart; handling the failure now');

@@ -62,6 +62,14 @@ async function setUp() {
 }
 
 describe('recoverRuns', () => {
+  it('leaves old failures alone', async () => {
+    const { store, deps } = await setUp();
+    const run = await store.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'UALICE', channel: 'CRUNS', overrides: {} });
+    await store.update(run.id, () => ({ status: 'failed', failureClass: 'killed', endedAt: '2020-01-01T00:00:00Z' }));
+
+    expect((await recoverRuns(deps)).failuresHandled).toEqual([]);
+  });
+
   it('queues a restarting run without a job', async () => {
     const { store, queue, deps } = await setUp();
     const run = await store.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'UALICE', channel: 'CRUNS', overrides: {} });
@@ -89,7 +97,7 @@ describe('recoverRuns', () => {
     const { store, deps } = await setUp();
     const run = await store.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'UALICE', channel: 'CRUNS', overrides: {} });
     await store.setThreadTs(run.id, '900.0001');
-    await store.update(run.id, () => ({ status: 'failed', failureClass: 'data_error', failureMessage: 'missing column "answer"', exitCode: 1 }));
+    await store.update(run.id, () => ({ status: 'failed', failureClass: 'data_error', failureMessage: 'missing column "answer"', exitCode: 1, endedAt: new Date().toISOString() }));
 
     const first = await recoverRuns(deps);
     const second = await recoverRuns(deps);
