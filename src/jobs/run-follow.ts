@@ -12,6 +12,8 @@ import type { Logger } from 'pino';
 import { followRunEvents, type FollowResult as EventsFollowResult } from '../remote/event-follower.js';
 import type { HostProvider } from '../remote/host.js';
 import { parseEventChunk, type RunEvent } from '../remote/run-events.js';
+import type { PowerState, VmControl } from '../remote/vm-control.js';
+import { createVmDownCheck } from '../remote/vm-down-check.js';
 import type { Clock } from './clock.js';
 import type { ChartPoint } from './loss-chart.js';
 import { applyRunEvents, type EndEvent, type ProgressPolicy, type TrainerEvent } from './run-progress.js';
@@ -28,6 +30,8 @@ export interface FollowDeps {
   progress: ProgressPolicy;
   pollMs: number;
   lostAfterSeconds: number;
+  /** When given, an unreachable host whose VM Azure reports down ends following at once. */
+  vmControl?: VmControl;
 }
 
 export interface FollowOutcome {
@@ -36,6 +40,8 @@ export interface FollowOutcome {
   reason: EventsFollowResult['reason'];
   exitCode: number | null;
   end?: EndEvent;
+  /** Set with reason `unreachable` when Azure reported the VM down (eviction, deallocation). */
+  vmPowerState?: PowerState;
 }
 
 /** Thrown when another process moved the run's offset: it follows the run now. */
@@ -53,6 +59,12 @@ export async function followRun(deps: FollowDeps, initial: RunRecord, runDir: st
   const { store, thread, logger } = deps;
   let run = await thread.flushOutbox(initial);
   let end: EndEvent | undefined;
+  // A deallocated VM does not come back by waiting `lostAfterSeconds`, so its run ends at once.
+  const vmDown = deps.vmControl ? createVmDownCheck(deps.vmControl, run.vm, { logger }) : undefined;
+  let vmPowerState: PowerState | undefined;
+  const stopFollowing = new AbortController();
+  const onOuterAbort = (): void => stopFollowing.abort();
+  signal.addEventListener('abort', onOuterAbort, { once: true });
 
   const result = await followRunEvents({
     hosts: deps.hosts,
@@ -60,7 +72,7 @@ export async function followRun(deps: FollowDeps, initial: RunRecord, runDir: st
     runDir,
     fromOffset: run.eventOffset,
     pollMs: deps.pollMs,
-    signal,
+    signal: stopFollowing.signal,
     logger,
     giveUpAfterMs: deps.lostAfterSeconds * 1000,
     onEvents: async (events, newOffset) => {
@@ -77,6 +89,14 @@ export async function followRun(deps: FollowDeps, initial: RunRecord, runDir: st
       void thread.refreshRoot(run).catch((error: unknown) => logger.warn({ err: error }, 'root update failed'));
     },
     onUnreachable: async () => {
+      vmPowerState = await vmDown?.();
+      if (vmPowerState) {
+        await thread
+          .postReply(run, `run:${run.id}:vm-down:a${run.attempt}`, thread.translate('vm.run.deallocated_lost', { vm: run.vm, id: run.id, power: vmPowerState }))
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not post the VM-down notice'));
+        stopFollowing.abort();
+        return;
+      }
       if (run.unreachableSince) return;
       const since = deps.clock.now().toISOString();
       run = await store.update(run.id, (stored) => (stored.unreachableSince ? undefined : { unreachableSince: since }));
@@ -93,7 +113,11 @@ export async function followRun(deps: FollowDeps, initial: RunRecord, runDir: st
     },
   });
 
-  return { run: await store.require(run.id), reason: result.reason, exitCode: result.exitCode, end };
+  signal.removeEventListener('abort', onOuterAbort);
+
+  const final = await store.require(run.id);
+  if (vmPowerState && !signal.aborted) return { run: final, reason: 'unreachable', exitCode: null, end, vmPowerState };
+  return { run: final, reason: result.reason, exitCode: result.exitCode, end };
 }
 
 /** Reads every step event of events.jsonl for the chart; returns [] when the host cannot be read. */

@@ -160,8 +160,8 @@ describe('runs on Azure VMs', () => {
     cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
     const keyPath = path.join(keyDir, 'client_ed25519');
     await copyFile(sshd.keyPath, keyPath);
-    // lostAfterSeconds is short so the test ends even where the follower waits out the limit.
-    const config = makeConfig(sshd, vmName, { max_steps: 40, save_steps: 5, step_delay_seconds: 0.3 }, 3, keyPath);
+    // lostAfterSeconds is far longer than the test: only the power state can end the run in time.
+    const config = makeConfig(sshd, vmName, { max_steps: 40, save_steps: 5, step_delay_seconds: 0.3 }, 3600, keyPath);
     const runtime = startRuntime(config);
 
     const run = await createRun(runtime, vmName);
@@ -176,7 +176,10 @@ describe('runs on Azure VMs', () => {
 
     expect(ended.status).toBe('lost');
     expect(ended.failureClass).toBe('evicted');
-    const replies = threadReplies(run).join('\n');
-    expect(replies).toContain(vmName);
+    expect(ended.failureMessage).toContain('deallocated');
+    const replies = threadReplies(run);
+    expect(replies).toContain(
+      `虚拟机 ${vmName} 在运行期间被释放了（Azure 状态 deallocated），可能是 Spot 逐出或有人在门户里停止了它。运行 #${run.id} 已标记为失联，可以用 \`/restart #${run.id}\` 从最近的 checkpoint 继续。`,
+    );
   });
 });

@@ -76,7 +76,7 @@ export const vmMessages: CatalogPair = {
     'vm.autostop.failed': ':warning: 自动释放 *{vm}* 失败：{reason}',
     'vm.cost.saved': '（约 {amount}）',
 
-    'vm.run.deallocated_lost': '虚拟机 {vm} 在运行期间被释放了（{power}），可能是 Spot 逐出或有人在门户里停止了它。运行 #{id} 已标记为失联，可以用 `/restart #{id}` 从最近的 checkpoint 继续。',
+    'vm.run.deallocated_lost': '虚拟机 {vm} 在运行期间被释放了（Azure 状态 {power}），可能是 Spot 逐出或有人在门户里停止了它。运行 #{id} 已标记为失联，可以用 `/restart #{id}` 从最近的 checkpoint 继续。',
 
     'vm.azure_error.not_found':
       '在 Azure 里找不到虚拟机 {vm}（订阅 {subscription}，资源组 {resourceGroup}，名称 {azureName}）。请检查配置里的 `vms.{vm}.azure`。',
@@ -167,7 +167,7 @@ export const vmMessages: CatalogPair = {
     'vm.autostop.failed': ':warning: Auto-stop of *{vm}* failed: {reason}',
     'vm.cost.saved': ' (about {amount})',
 
-    'vm.run.deallocated_lost': 'VM {vm} was deallocated during the run ({power}), by a spot eviction or someone in the portal. Run #{id} is marked lost; `/restart #{id}` resumes it from the latest checkpoint.',
+    'vm.run.deallocated_lost': 'VM {vm} was deallocated during the run (Azure state {power}), by a spot eviction or someone in the portal. Run #{id} is marked lost; `/restart #{id}` resumes it from the latest checkpoint.',
 
     'vm.azure_error.not_found':
       'Azure has no VM {vm} (subscription {subscription}, resource group {resourceGroup}, name {azureName}). Check `vms.{vm}.azure` in the config.',
