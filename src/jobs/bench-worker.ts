@@ -15,10 +15,12 @@ import {
   endIfCancelledBeforeLaunch,
   failRun,
   finishRun,
+  loseRun,
   markLaunched,
   prepareHost,
   readLogTail,
   returnJobToQueue,
+  settleAfterJobError,
   syncTrainerCode,
   waitForExit,
   WorkerClosingError,
@@ -93,7 +95,13 @@ export async function processBenchRun(deps: RunWorkerDeps, initial: RunRecord, c
     logger.info({ attached: launch.attached, pid: launch.pid }, launch.attached ? 'attached to the benchmark' : 'benchmark launched');
     run = await markLaunched(deps, run);
 
-    const state = await waitForExit(deps, host, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
+    const wait = await waitForExit(deps, run, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
+    if (!wait.exited) {
+      await loseRun(deps, await deps.store.require(run.id), logger);
+      return;
+    }
+    const state = wait.state;
+    host = await deps.hosts.get(run.vm);
     const file = await host.readFileRange(outputPath, 0, MAX_OUTPUT_BYTES);
     const output = parseBenchOutput(file.data.toString('utf8'));
     run = await deps.store.require(run.id);
@@ -112,6 +120,7 @@ export async function processBenchRun(deps: RunWorkerDeps, initial: RunRecord, c
     await finishRun(deps, run, 'succeeded', { exitCode: 0 }, logger);
   } catch (error) {
     if (error instanceof WorkerClosingError) return returnJobToQueue(context);
+    await settleAfterJobError(deps, initial.id, context, error);
     throw error;
   }
 }

@@ -13,10 +13,12 @@ import {
   endIfCancelledBeforeLaunch,
   failRun,
   finishRun,
+  loseRun,
   markLaunched,
   prepareHost,
   readLogTail,
   returnJobToQueue,
+  settleAfterJobError,
   syncTrainerCode,
   waitForExit,
   WorkerClosingError,
@@ -57,6 +59,7 @@ export async function processDatasetRun(deps: RunWorkerDeps, initial: RunRecord,
     await checkOnVm(deps, initial, recipe, vm, context);
   } catch (error) {
     if (error instanceof WorkerClosingError) return returnJobToQueue(context);
+    await settleAfterJobError(deps, initial.id, context, error);
     throw error;
   }
 }
@@ -74,7 +77,13 @@ async function checkOnVm(deps: RunWorkerDeps, initial: RunRecord, recipe: Datase
   logger.info({ attached: launch.attached, pid: launch.pid }, launch.attached ? 'attached to the data check' : 'data check launched');
   run = await markLaunched(deps, run);
 
-  const state = await waitForExit(deps, host, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
+  const wait = await waitForExit(deps, run, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
+  if (!wait.exited) {
+    await loseRun(deps, await deps.store.require(run.id), logger);
+    return;
+  }
+  const state = wait.state;
+  host = await deps.hosts.get(run.vm);
   const file = await host.readFileRange(`${runDir}/${DATASET_REPORT_FILE}`, 0, MAX_REPORT_BYTES);
   const report = parseCheckDataOutput(file.data.toString('utf8'));
   run = await deps.store.require(run.id);

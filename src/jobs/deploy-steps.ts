@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { VmConfig } from '../config/schema.js';
 import { syncCode } from '../remote/code-sync.js';
 import type { Host } from '../remote/host.js';
+import { isConnectionError } from '../remote/errors.js';
 import { readRunStatus, type RemoteRunState } from '../remote/launcher.js';
 import { ensureVmRunning } from '../remote/vm-control.js';
 import type { RunJobData } from './run-queue.js';
@@ -93,17 +94,60 @@ export async function markLaunched(deps: RunWorkerDeps, run: RunRecord, status: 
   return launched;
 }
 
+/** How waiting for a process ended: it exited, or its host stayed unreachable past `runs.lostAfterSeconds`. */
+export type ExitWait = { exited: true; state: RemoteRunState } | { exited: false; unreachableForMs: number };
+
 /**
  * Polls the run directory until its process has exited, every `pollMs` of the clock.
- * Throws WorkerClosingError when `signal` aborts, so the job goes back to the queue.
+ * A dropped connection is retried through a fresh pooled host until the host has been
+ * unreachable for `runs.lostAfterSeconds`. Throws WorkerClosingError when `signal`
+ * aborts, so the job goes back to the queue.
  */
-export async function waitForExit(deps: RunWorkerDeps, host: Host, runDir: string, pollMs: number, signal?: AbortSignal): Promise<RemoteRunState> {
+export async function waitForExit(deps: RunWorkerDeps, run: RunRecord, runDir: string, pollMs: number, signal?: AbortSignal): Promise<ExitWait> {
+  let unreachableSince: number | undefined;
   for (;;) {
     if (signal?.aborted) throw new WorkerClosingError();
-    const state = await readRunStatus(host, runDir);
-    if (state.exitCode !== null || !state.alive) return state;
+    try {
+      const host = await deps.hosts.get(run.vm);
+      const state = await readRunStatus(host, runDir);
+      if (state.exitCode !== null || !state.alive) return { exited: true, state };
+      unreachableSince = undefined;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      deps.hosts.invalidate(run.vm);
+      const now = deps.clock.now().getTime();
+      unreachableSince ??= now;
+      if (now - unreachableSince >= deps.config.runs.lostAfterSeconds * 1000) return { exited: false, unreachableForMs: now - unreachableSince };
+    }
     await deps.clock.sleep(pollMs);
   }
+}
+
+/** Stores a run whose host stayed unreachable as `lost` and hands it to failure handling. */
+export async function loseRun(deps: RunWorkerDeps, run: RunRecord, logger: Logger): Promise<RunRecord> {
+  const ended = await finishRun(deps, run, 'lost', { failureClass: 'unreachable', failureMessage: 'host unreachable' }, logger);
+  await deps.onRunFailure?.({ runId: ended.id, attempt: ended.attempt, endEvent: null, exitCode: null, hostReachable: false });
+  return ended;
+}
+
+/**
+ * Settles a run whose job failed on its last BullMQ attempt, so it does not stay active
+ * forever: `lost` when its process was launched and the host is unreachable, `failed`
+ * otherwise. Earlier attempts leave the run as it is, and the retry re-attaches.
+ */
+export async function settleAfterJobError(deps: RunWorkerDeps, runId: string, context: KindJobContext, error: unknown): Promise<void> {
+  const { job, logger } = context;
+  const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
+  logger.error({ err: error, attemptsLeft }, 'run job failed');
+  if (attemptsLeft > 0) return;
+
+  const current = await deps.store.require(runId);
+  if (isFinalStatus(current.status)) return;
+  if (current.launchedAt && isConnectionError(error)) {
+    await loseRun(deps, current, logger);
+    return;
+  }
+  await failRun(deps, current, { failureClass: 'unknown', failureMessage: (error as Error).message }, logger);
 }
 
 /** Moves the run to a final status, records the attempt's end and posts the outcome once. */

@@ -17,7 +17,20 @@ import type { Host } from '../remote/host.js';
 import { launchRun, readRunStatus, signalRun } from '../remote/launcher.js';
 import { buildServerCommand } from '../remote/vllm-command.js';
 import { localBaseUrl, probeServer, smokeTest } from './deploy-probe.js';
-import { endIfCancelledBeforeLaunch, failRun, finishRun, markLaunched, prepareHost, readLogTail, returnJobToQueue, waitForExit, WorkerClosingError, type KindJobContext } from './deploy-steps.js';
+import {
+  endIfCancelledBeforeLaunch,
+  failRun,
+  finishRun,
+  loseRun,
+  markLaunched,
+  prepareHost,
+  readLogTail,
+  returnJobToQueue,
+  settleAfterJobError,
+  waitForExit,
+  WorkerClosingError,
+  type KindJobContext,
+} from './deploy-steps.js';
 import { runDirOf } from './run-dir.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord } from './run-types.js';
@@ -41,13 +54,14 @@ export async function processDeployRun(deps: RunWorkerDeps, initial: RunRecord, 
     if (await endIfCancelledBeforeLaunch(deps, prepared, logger)) return;
     const run = prepared.status === 'serving' ? prepared : await startServer(deps, prepared, recipe, vm, host, adapter, context);
     if (run.status !== 'serving') return;
-    await followServing(deps, run, vm, host, context);
+    await followServing(deps, run, vm, context);
   } catch (error) {
     if (error instanceof WorkerClosingError) return returnJobToQueue(context);
     if (error instanceof DeployInputError) {
       await finishRun(deps, initial, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger);
       throw new UnrecoverableError(error.message);
     }
+    await settleAfterJobError(deps, initial.id, context, error);
     throw error;
   }
 }
@@ -187,10 +201,16 @@ async function becomeServing(
 }
 
 /** Follows a serving deployment until its process ends, then stores how it ended. */
-async function followServing(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig, host: Host, context: KindJobContext): Promise<void> {
+async function followServing(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig, context: KindJobContext): Promise<void> {
   const runDir = runDirOf(vm, run.id);
-  const state = await waitForExit(deps, host, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
+  const wait = await waitForExit(deps, run, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
   const stored = await deps.store.require(run.id);
+  if (!wait.exited) {
+    await loseRun(deps, stored, context.logger);
+    return;
+  }
+  const state = wait.state;
+  const host = await deps.hosts.get(run.vm);
   if (stored.cancelRequestedBy) {
     await finishRun(deps, stored, 'succeeded', { exitCode: state.exitCode ?? undefined }, context.logger);
     return;
