@@ -18,6 +18,9 @@ import { startSshd, type TestSshd } from '../support/sshd.js';
 import { countLaunches, createRun, faultConfig, ONCALL, readEvents, runDirOn, startFaultRuntime, threadReplies, waitForRun } from './fault-harness.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
+/** Each case starts the trainer once or twice, which can take minutes on a busy machine, beyond vitest's 120 s default. */
+const FAULT_TEST_TIMEOUT_MS = 300_000;
+
 describe('host outages', () => {
   let redis: TestRedis;
   let sshd: TestSshd;
@@ -62,7 +65,7 @@ describe('host outages', () => {
     const replies = threadReplies(slack, run);
     expect(replies.filter((text) => text.includes('暂时连不上虚拟机'))).toHaveLength(1);
     expect(replies.find((text) => text.includes('第 1 次尝试失联'))).toContain('主机连接不上');
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 
   it('posts no failure for a short outage', async () => {
     await proxied();
@@ -85,7 +88,7 @@ describe('host outages', () => {
     expect(replies.some((text) => text.includes('次尝试失败') || text.includes('次尝试失联'))).toBe(false);
     expect(replies.some((text) => ONCALL.some((id) => text.includes(`<@${id}>`)))).toBe(false);
     expect(await countLaunches(config, 'gpu1', run.id)).toBe(1);
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 
   it('starts an evicted VM, then resumes', async () => {
     await proxied();
@@ -132,7 +135,7 @@ describe('host outages', () => {
     const resumeNotice = replies.findIndex((text) => text.includes(`从 checkpoint-${resumeStep} 恢复`));
     expect(startNotice).toBeGreaterThanOrEqual(0);
     expect(resumeNotice).toBeGreaterThan(startNotice);
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 });
 
 async function waitForPowerState(arm: FakeArm, vmName: string, state: string, timeoutMs = 60_000): Promise<void> {

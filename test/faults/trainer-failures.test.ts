@@ -26,6 +26,9 @@ import {
   writeRowsWithout,
 } from './fault-harness.js';
 
+/** Each case starts the trainer once or twice, which can take minutes on a busy machine, beyond vitest's 120 s default. */
+const FAULT_TEST_TIMEOUT_MS = 300_000;
+
 describe('trainer failures', () => {
   let redis: TestRedis;
   let sshd: TestSshd;
@@ -81,7 +84,7 @@ describe('trainer failures', () => {
     expect(report).toContain('137');
     expect(replies.filter((text) => text.includes(`从 checkpoint-${resumeStep} 恢复（第 ${resumeStep} 步）`))).toHaveLength(1);
     expect(replies.some((text) => ONCALL.some((id) => text.includes(`<@${id}>`)))).toBe(false);
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 
   it('reports a forced NaN as diverged', async () => {
     const config = faultConfig({ redis, sshd });
@@ -99,7 +102,7 @@ describe('trainer failures', () => {
     const replies = threadReplies(slack, run);
     expect(replies.find((text) => text.includes('第 1 次尝试失败'))).toContain('训练发散');
     expect(replies.some((text) => text.includes('不会自动重启'))).toBe(true);
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 
   it('names the missing column of a data error', async () => {
     const dataDir = path.join(sshd.workdir, uniquePrefix('data'));
@@ -121,5 +124,5 @@ describe('trainer failures', () => {
     expect(report).toContain('response (content)');
     const events = await readEvents(config, 'gpu1', run.id);
     expect(events.at(-1)?.error?.type).toBe('data_error');
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 });

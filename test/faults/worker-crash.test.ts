@@ -28,6 +28,9 @@ import {
   WORKER_OPTIONS,
 } from './fault-harness.js';
 
+/** Each case starts the trainer once or twice, which can take minutes on a busy machine, beyond vitest's 120 s default. */
+const FAULT_TEST_TIMEOUT_MS = 300_000;
+
 describe('worker crashes', () => {
   let redis: TestRedis;
   let sshd: TestSshd;
@@ -114,7 +117,7 @@ describe('worker crashes', () => {
     // Every step event, including those written while no worker ran, is reported once.
     const steps = (await readEvents(config, 'gpu1', run.id)).filter((event) => event.type === 'step');
     expect(progressReplies(run)).toHaveLength(steps.length);
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 
   it('follows each run once with two workers', async () => {
     const config = faultConfig({ redis, sshd, hyperparameters: { max_steps: 10 } });
@@ -131,7 +134,7 @@ describe('worker crashes', () => {
       expect(progressReplies(run).map((text) => Number(/^步数 (\d+)/.exec(text)?.[1]))).toEqual(Array.from({ length: 10 }, (_, step) => step + 1));
       expect(threadReplies(slack, run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
     }
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 });
 
 async function waitForFile(filePath: string, timeoutMs = 30_000): Promise<void> {
