@@ -76,6 +76,11 @@ export class AutoStopper {
   async checkAll(): Promise<Record<string, AutoStopOutcome>> {
     const vms = this.eligibleVms();
     const active = await this.deps.runs.listActive();
+
+    // VMs outside the policy still get their last activity from runs, for the idle time in `/vm list`.
+    const now = this.deps.clock.now();
+    const others = Object.keys(this.deps.config.vms).filter((vm) => !vms.includes(vm) && active.some((run) => run.vm === vm));
+    await Promise.all(others.map((vm) => this.deps.activity.markActive(vm, now)));
     const results = await Promise.all(
       vms.map(async (vm) => {
         const busyRuns = active.filter((run) => run.vm === vm).length;

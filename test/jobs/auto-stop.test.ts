@@ -135,6 +135,16 @@ describe('AutoStopper', () => {
     expect(await world.activity.lastActiveAt('yanshiyiliao')).toEqual(world.clock.now());
   });
 
+  it('runs mark VMs outside the policy active', async () => {
+    await world.runStore.create({ kind: 'train', recipe: 'medical-phi4', vm: 'yanshi', userId: MEMBER, channel: CHANNEL, overrides: {} });
+
+    const outcomes = await stopper.checkAll();
+
+    expect(outcomes.yanshi).toBeUndefined();
+    expect(await world.activity.lastActiveAt('yanshi')).toEqual(world.clock.now());
+    expect(await world.activity.lastActiveAt('local')).toBeUndefined();
+  });
+
   it('failed deallocation is announced', async () => {
     await stopper.checkVm('yanshiyiliao', 0);
     world.clock.advance(60 * MINUTE);
