@@ -32,7 +32,7 @@ class TrainConfig:
     model: Optional[str] = _opt(None, "Required. Base model: hub id, local path, `tiny-random-phi3` or `tiny-random-phimoe`.")
     dataset: Optional[str] = _opt(None, "Required for `sft`. Data file (JSON, JSONL, Parquet, CSV) or saved Hugging Face dataset folder.")
     format: Optional[str] = _opt(None, "Data format; detected from the columns when omitted.",
-                                 ("medical-r1", "instruction", "chat"))
+                                 ("medical-r1", "instruction", "chat", "preference", "prompt"))
     output_dir: str = _opt("output", "Folder for checkpoints, the final adapter and the `completed` marker.")
     events_path: Optional[str] = _opt(None, "Where to append progress events (JSON lines); none when omitted.")
     resume: str = _opt("auto", "`auto` (newest valid checkpoint), `none`, or a checkpoint path.")
@@ -81,6 +81,18 @@ class TrainConfig:
     logging_steps: int = _opt(10, "Optimizer steps between `step` events and log lines.")
     save_steps: int = _opt(500, "Optimizer steps between checkpoints.")
     save_total_limit: Optional[int] = _opt(None, "Keep at most this many checkpoints (oldest deleted).")
+
+    # RL stages (`dpo`, `grpo`); docs/trainer.md, "SFT then RL".
+    beta: Optional[float] = _opt(None, "RL: KL coefficient against the starting adapter (default 0.1 for dpo, 0.04 for grpo).")
+    num_generations: int = _opt(4, "GRPO: completions sampled per prompt (the group whose rewards are compared).")
+    max_completion_length: int = _opt(256, "GRPO: maximum tokens per sampled completion.")
+    temperature: float = _opt(1.0, "GRPO: sampling temperature.")
+    rewards: str = _opt("format:0.5,answer:1", "GRPO: rewards and weights, from `format`, `answer`, `length` and `judge`.")
+    length_target: Optional[int] = _opt(None, "GRPO length reward: tokens free of penalty (default 3/4 of `max_completion_length`).")
+    judge_url: Optional[str] = _opt(None, "GRPO judge reward: OpenAI-compatible endpoint, e.g. http://10.0.0.4:8000/v1.")
+    judge_model: Optional[str] = _opt(None, "GRPO judge reward: model name (default: the first the endpoint lists).")
+    judge_api_key_env: str = _opt("TRAINOPS_JUDGE_API_KEY", "GRPO judge reward: environment variable holding the API key.")
+    judge_timeout_seconds: float = _opt(30.0, "GRPO judge reward: seconds to wait for each answer.")
 
     # Fault injection for tests of the bot.
     debug_nan_at_step: Optional[int] = _opt(None, "Testing: make the loss NaN at this optimizer step.")

@@ -1,0 +1,63 @@
+"""What the DPO and GRPO stages share: prompts, the model with its starting adapter, arguments."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from ..config import TrainConfig
+from ..data.prompts import Prompter
+from ..errors import ConfigError
+from ..modeling import attach_lora, load_base_model, load_tokenizer
+from ..stages import StageContext
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BETA = {"dpo": 0.1, "grpo": 0.04}
+
+
+def load_prompter(config: TrainConfig):
+    tokenizer = load_tokenizer(config)
+    prompter = Prompter(tokenizer, config.model, config.prompt_style, config.system_prompt,
+                        config.reasoning_placement)
+    return tokenizer, prompter
+
+
+def starting_adapter(context: StageContext) -> str | None:
+    """The adapter this stage starts from: an earlier stage's (`from` in a chain) or a path in `from`."""
+    if context.adapter_from:
+        return context.adapter_from
+    source = context.config.from_stage
+    if source is None:
+        return None
+    path = os.path.expanduser(source)
+    if not os.path.isfile(os.path.join(path, "adapter_config.json")):
+        raise ConfigError(f"option `from` is {source!r}, which is neither an earlier stage of this chain nor a "
+                          "folder holding adapter_config.json (such as an SFT run's output folder)")
+    return path
+
+
+def load_policy(context: StageContext):
+    """The base model with the starting adapter (trainable), or with a fresh LoRA adapter when there is none."""
+    from transformers import set_seed
+
+    config = context.config
+    adapter = starting_adapter(context)
+    if adapter is None:
+        logger.warning("stage %s starts from the base model with a new LoRA adapter; set `from` to start "
+                       "from an SFT adapter", config.stage)
+    # Seed before the adapter is built so its initialisation is reproducible on resume.
+    set_seed(config.seed)
+    return attach_lora(load_base_model(config), config, adapter)
+
+
+def rl_arguments_kwargs(config: TrainConfig, output_dir: str) -> dict:
+    from ..stages.common import training_arguments_kwargs
+
+    kwargs = training_arguments_kwargs(config, output_dir)
+    kwargs["beta"] = DEFAULT_BETA[config.stage] if config.beta is None else config.beta
+    # TRL configs default to gradient checkpointing on; training_arguments_kwargs sets the transformers 5 name.
+    kwargs["gradient_checkpointing"] = config.gradient_checkpointing
+    # The reference is the starting adapter; dropout would make policy and reference differ at step 0.
+    kwargs["disable_dropout"] = True
+    return kwargs

@@ -1,0 +1,100 @@
+"""Group relative policy optimisation on prompt rows with a reference answer (`stage: grpo`)."""
+
+from __future__ import annotations
+
+import logging
+
+from ..callbacks import NonFiniteLossMixin
+from ..checkpoints import find_resume_checkpoint
+from ..config import TrainConfig
+from ..errors import ConfigError
+from ..stages import StageContext, StageResult, register_stage
+from ..stages.common import (StartEventCallback, finish_stage, raise_if_stopped, remove_default_printer,
+                             standard_callbacks)
+from .common import load_policy, load_prompter, rl_arguments_kwargs
+from .data import load_rl_data
+from .judge import judge_from_options, make_judge_reward
+from .rewards import REFERENCE_REWARDS, answer_reward, format_reward, make_length_reward, parse_reward_spec
+
+logger = logging.getLogger(__name__)
+
+# TRL log name -> `step` event field.
+GRPO_STEP_FIELDS = {"reward": "reward_mean", "reward_std": "reward_std", "kl": "kl",
+                    "completions/mean_length": "completion_length"}
+
+
+def build_reward_functions(config: TrainConfig) -> tuple[list, list[float], list[str]]:
+    """Reward functions, their weights and names, from the `rewards` option; checks the judge is up."""
+    functions, weights, names = [], [], []
+    for spec in parse_reward_spec(config.rewards):
+        if spec.name == "format":
+            function = format_reward
+        elif spec.name == "answer":
+            function = answer_reward
+        elif spec.name == "length":
+            target = config.length_target if config.length_target is not None \
+                else config.max_completion_length * 3 // 4
+            function = make_length_reward(target, config.max_completion_length)
+        else:
+            judge = judge_from_options(config.judge_url, config.judge_model, config.judge_api_key_env,
+                                       config.judge_timeout_seconds)
+            logger.info("judge model %s at %s", judge.check(), judge.base_url)
+            function = make_judge_reward(judge)
+        functions.append(function)
+        weights.append(spec.weight)
+        names.append(spec.name)
+    return functions, weights, names
+
+
+def build_grpo_trainer(context: StageContext):
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    class GuardedGRPOTrainer(NonFiniteLossMixin, GRPOTrainer):
+        """GRPOTrainer with the non-finite loss guard."""
+
+    config = context.config
+    if config.num_generations < 2:
+        raise ConfigError("option `num_generations` must be at least 2: GRPO compares completions of one prompt")
+    functions, weights, names = build_reward_functions(config)
+    tokenizer, prompter = load_prompter(config)
+    data = load_rl_data(config.dataset, "grpo", config.format, prompter,
+                        needs_answer=any(name in REFERENCE_REWARDS for name in names))
+    logger.info("prompt data: %d prompts; rewards %s", len(data),
+                ", ".join(f"{n}×{w:g}" for n, w in zip(names, weights)))
+
+    kwargs = rl_arguments_kwargs(config, context.output_dir)
+    kwargs.update(num_generations=config.num_generations, max_completion_length=config.max_completion_length,
+                  temperature=config.temperature, reward_weights=weights, log_completions=False,
+                  # GRPO batches hold prompt and completion ids, not `input_ids`, so the Trainer cannot count tokens.
+                  include_num_input_tokens_seen="no")
+    args = GRPOConfig(**kwargs)
+    model = load_policy(context)
+    # Completions end where the SFT stage taught answers to end: the template's end-of-turn token.
+    eos = model.generation_config.eos_token_id
+    eos = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    if prompter.end.token_id not in eos:
+        model.generation_config.eos_token_id = eos + [prompter.end.token_id]
+
+    resume_from = find_resume_checkpoint(context.output_dir, config.resume)
+    if resume_from:
+        logger.info("resuming from %s", resume_from)
+    start = StartEventCallback(context, len(data), resume_from, data.report)
+    step_fields = dict(GRPO_STEP_FIELDS)
+    # TRL logs each reward's mean under its function's name.
+    step_fields.update({f"rewards/{f.__name__}/mean": f"reward_{name}" for f, name in zip(functions, names)})
+    trainer = GuardedGRPOTrainer(model=model, reward_funcs=functions, args=args,
+                                 train_dataset=Dataset.from_dict(data.rows), processing_class=tokenizer,
+                                 callbacks=standard_callbacks(context, start, step_fields))
+    trainer.debug_nan_at_step = config.debug_nan_at_step
+    remove_default_printer(trainer)
+    return trainer, resume_from
+
+
+@register_stage("grpo")
+def run_grpo(context: StageContext) -> StageResult:
+    trainer, resume_from = build_grpo_trainer(context)
+    trainer.train(resume_from_checkpoint=resume_from)
+    raise_if_stopped(context, trainer)
+    finish_stage(context, trainer)
+    return StageResult(step=trainer.state.global_step, output_path=context.output_dir)
