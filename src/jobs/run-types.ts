@@ -96,6 +96,8 @@ export interface RunRecord {
    * here, and the next worker posts them (each is keyed, so none is posted twice).
    */
   outbox?: OutboxItem[];
+  /** Deploy run queued by the recipe's `deployAfter` when this training run succeeded. */
+  deployRunId?: string;
   /** A deployment's server: its port from launch, endpoint and models once healthy. */
   deployment?: DeploymentInfo;
 }

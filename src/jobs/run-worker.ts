@@ -20,6 +20,7 @@ import { ensureVmRunning, type VmControl } from '../remote/vm-control.js';
 import type { Clock } from './clock.js';
 import { classifyFailure, finalStatusFor } from './failure-classifier.js';
 import type { KindJobContext } from './deploy-steps.js';
+import { queueDeployAfterTraining } from './deploy-after.js';
 import { processDeployRun } from './deploy-worker.js';
 import { processBenchRun } from './bench-worker.js';
 import { processDatasetRun } from './dataset-worker.js';
@@ -103,6 +104,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
     // A re-delivery after the outcome was stored: make sure it was announced.
     await thread.postOutcome(run, await readChartPoints(deps.hosts, run.vm, runDirOf(deps.config.vms[run.vm] ?? { workdir: '~/trainops' }, run.id), logger));
     if (run.status === 'failed' || run.status === 'lost') await deps.onRunFailure?.(failureInputFromRecord(run));
+    await queueDeployAfterTraining(deps, run, logger);
     return;
   }
 
@@ -227,7 +229,8 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
 async function settle(deps: RunWorkerDeps, result: FollowOutcome, vm: VmConfig, logger: Logger): Promise<void> {
   const run = result.run;
   if (result.end?.status === 'succeeded') {
-    await finish(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath, exitCode: result.exitCode ?? undefined }, logger, vm);
+    const ended = await finish(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath, exitCode: result.exitCode ?? undefined }, logger, vm);
+    await queueDeployAfterTraining(deps, ended, logger);
     return;
   }
   if (result.reason === 'unreachable') {

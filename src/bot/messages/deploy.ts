@@ -18,6 +18,7 @@ export const deployMessages: CatalogPair = {
     'deploy.smoke_failed': '健康检查通过，但冒烟测试失败，已停止服务：{error}',
     'deploy.smoke_failed_kept': '健康检查通过，但冒烟测试失败，已停止新服务；旧部署 #{old} 继续服务：{error}',
     'deploy.error.run_ref': '`from` 后面需要一个训练运行编号，例如 `from #42`。',
+    'deploy.after_training': '训练成功，已排队部署 #{id}（{recipe} 在 {vm}），使用这次训练得到的 adapter。',
 
     'dataset.help': '`/dataset check <配方> [在 <VM>] [for <计划项>]` 检查数据集；也可以在频道里上传 JSONL 或 CSV 文件，并把命令写在文件说明里\n例：`/dataset check medical-zh 在 yanshiyiliao`',
     'dataset.usage': '用法：`/dataset check <配方> [在 <VM>] [for <计划项>]`。',
@@ -67,6 +68,7 @@ export const deployMessages: CatalogPair = {
     'deploy.smoke_failed': 'The health check passed but the smoke test failed, so the server was stopped: {error}',
     'deploy.smoke_failed_kept': 'The health check passed but the smoke test failed, so the new server was stopped; deployment #{old} keeps serving: {error}',
     'deploy.error.run_ref': '`from` needs a training run id, for example `from #42`.',
+    'deploy.after_training': 'Training succeeded; queued deployment #{id} ({recipe} on {vm}) with this run\'s adapter.',
 
     'dataset.help': '`/dataset check <recipe> [on <VM>] [for <plan item>]` checks a data set; you can also upload a JSONL or CSV file to the channel with the command as its comment\nExample: `/dataset check medical-zh on yanshiyiliao`',
     'dataset.usage': 'Usage: `/dataset check <recipe> [on <VM>] [for <plan item>]`.',
