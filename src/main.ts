@@ -22,7 +22,7 @@ import { createJobsRuntime, type JobsRuntime } from './jobs/runtime.js';
 import type { RunRecord } from './jobs/run-types.js';
 import { createLogger } from './logging.js';
 import { RoutingVmControl } from './remote/always-on-vm-control.js';
-import { createAzureCredential } from './remote/azure-credential.js';
+import { createAzureCredential, incompleteServicePrincipal } from './remote/azure-credential.js';
 import { AzureVmControl } from './remote/azure-vm-control.js';
 import { HostPool } from './remote/host-pool.js';
 import type { VmControl } from './remote/vm-control.js';
@@ -90,6 +90,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 export function missingSettings(role: Role, config: Config, env: Env): string[] {
   const problems: string[] = [];
   if (!env.redisUrl) problems.push('REDIS_URL is not set (for example redis://127.0.0.1:6379)');
+  const azureProblem = Object.values(config.vms).some((vm) => vm.azure) ? incompleteServicePrincipal(env.azure) : undefined;
+  if (azureProblem) problems.push(azureProblem);
   if (role === 'console') return problems;
   if (config.slack.mode === 'console') {
     problems.push(`slack.mode is console, which plays Slack in one terminal process: run \`trainops console\` instead of \`trainops ${role}\``);

@@ -39,25 +39,28 @@ export function createAzureCredential(env: AzureCredentialEnv, options: AzureCre
   const timeoutMs = options.tokenTimeoutMs ?? 20_000;
   if (options.inner) return new TimeLimitedCredential(options.inner, timeoutMs, 'the given credential');
 
-  const present = {
-    AZURE_TENANT_ID: env.tenantId,
-    AZURE_CLIENT_ID: env.clientId,
-    AZURE_CLIENT_SECRET: env.clientSecret,
-  };
-  const missing = SERVICE_PRINCIPAL_VARIABLES.filter((name) => present[name] === undefined);
-
-  if (missing.length === 0) {
-    const principal = new ClientSecretCredential(env.tenantId!, env.clientId!, env.clientSecret!);
+  if (env.tenantId !== undefined && env.clientId !== undefined && env.clientSecret !== undefined) {
+    const principal = new ClientSecretCredential(env.tenantId, env.clientId, env.clientSecret);
     return new TimeLimitedCredential(principal, timeoutMs, 'the service principal from AZURE_CLIENT_ID');
   }
-  // AZURE_CLIENT_ID alone is how a user-assigned managed identity is chosen, so only a
-  // secret or a tenant without the rest reads as a half-configured service principal.
-  if (present.AZURE_CLIENT_SECRET !== undefined || (present.AZURE_TENANT_ID !== undefined && present.AZURE_CLIENT_ID !== undefined)) {
-    throw new AzureCredentialError(`Azure service principal is incomplete: ${missing.join(', ')} missing; ${HOW_TO_FIX}`);
-  }
+  const problem = incompleteServicePrincipal(env);
+  if (problem) throw new AzureCredentialError(problem);
 
   const chain = new DefaultAzureCredential(env.clientId ? { managedIdentityClientId: env.clientId } : {});
   return new TimeLimitedCredential(chain, timeoutMs, 'DefaultAzureCredential');
+}
+
+/**
+ * Describes a half-configured service principal (a secret, or a tenant and client id,
+ * without the rest), or returns undefined. AZURE_CLIENT_ID alone is not one: it is how
+ * a user-assigned managed identity is chosen.
+ */
+export function incompleteServicePrincipal(env: AzureCredentialEnv): string | undefined {
+  const present = { AZURE_TENANT_ID: env.tenantId, AZURE_CLIENT_ID: env.clientId, AZURE_CLIENT_SECRET: env.clientSecret };
+  const missing = SERVICE_PRINCIPAL_VARIABLES.filter((name) => present[name] === undefined);
+  if (missing.length === 0) return undefined;
+  if (env.clientSecret === undefined && !(env.tenantId !== undefined && env.clientId !== undefined)) return undefined;
+  return `Azure service principal is incomplete: ${missing.join(', ')} missing; ${HOW_TO_FIX}`;
 }
 
 /** A TokenCredential that gives up after `timeoutMs` and explains which variables to set. */

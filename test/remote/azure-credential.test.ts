@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { createAzureCredential, TimeLimitedCredential } from '../../src/remote/azure-credential.js';
+import { createAzureCredential, incompleteServicePrincipal, TimeLimitedCredential } from '../../src/remote/azure-credential.js';
 import { AzureCredentialError } from '../../src/remote/azure-errors.js';
 
 const CANARY_SECRET = 'canary-secret-7f3a91';
@@ -75,5 +75,19 @@ describe('TimeLimitedCredential', () => {
     const token = { token: 'abc', expiresOnTimestamp: Date.now() + 60_000 };
     const credential = new TimeLimitedCredential({ getToken: async () => token }, 1000, 'test');
     expect(await credential.getToken('scope')).toBe(token);
+  });
+});
+
+describe('incompleteServicePrincipal', () => {
+  it.each([
+    [{}, undefined],
+    [{ clientId: 'managed-identity' }, undefined],
+    [{ tenantId: 't', clientId: 'c', clientSecret: CANARY_SECRET }, undefined],
+    [{ clientSecret: CANARY_SECRET }, 'AZURE_TENANT_ID, AZURE_CLIENT_ID missing'],
+    [{ tenantId: 't', clientId: 'c' }, 'AZURE_CLIENT_SECRET missing'],
+  ])('%j', (env, expected) => {
+    const problem = incompleteServicePrincipal(env);
+    if (expected === undefined) expect(problem).toBeUndefined();
+    else expect(problem).toContain(expected);
   });
 });
