@@ -2,7 +2,8 @@
  * Follows a launched run with the event follower of src/remote. Each batch of events
  * is applied to the run and stored in one Redis write with the new byte offset and the
  * replies it queues, and then the replies are posted. Following ends when the process
- * exits (or vanishes), or when the host has been unreachable past `lostAfterSeconds`.
+ * exits (or vanishes), when the host has been unreachable past `lostAfterSeconds`, or
+ * as soon as the host is unreachable and Azure reports its VM deallocated or stopped.
  *
  * The offset lives in Redis, so after a dropped connection or a replaced worker,
  * following resumes exactly where the last stored batch ended.
