@@ -217,7 +217,8 @@ async function runConsole(config: Config, env: Env): Promise<number> {
   let code: number;
   try {
     code = await runConsoleSession({ deps, chat, input: process.stdin, output: process.stdout, userId: member.id });
-    await waitForIdleQueue(jobs);
+    // A piped session waits for the last thread replies; a person pressing Ctrl+D leaves at once.
+    if (!process.stdin.isTTY) await waitForIdleQueue(jobs);
   } finally {
     await plan.close();
     await vms.close();
