@@ -27,14 +27,14 @@ export const vmKeepRunningAction: ActionSpec = {
       return;
     }
 
-    const kept = await keepVmRunning(
+    const warningCancelled = await keepVmRunning(
       { activity: ports.activity, chat: deps.chat, clock: deps.clock, logger: ctx.logger, config: deps.config },
       vm,
       warningId,
       action.userId,
     );
     const idle = deps.config.vms[vm]!.autoStop.idleMinutes;
-    await ctx.respond(kept ? ctx.t('vm.autostop.kept_ephemeral', { vm, idle }) : ctx.t('vm.autostop.stale', { vm }));
+    await ctx.respond(warningCancelled ? ctx.t('vm.autostop.kept_ephemeral', { vm, idle }) : ctx.t('vm.autostop.stale', { vm }));
   },
 };
 

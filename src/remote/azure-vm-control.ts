@@ -23,7 +23,7 @@ export interface AzureVmControlOptions {
   trustedCa?: string | Buffer;
   /** Interval between polls of a long-running operation, in ms (default: the SDK's, or Retry-After). */
   pollIntervalMs?: number;
-  /** Retries of throttled (429) and transient answers before giving up (default: the SDK's, 3). */
+  /** Retries of throttled (429) and transient responses before giving up (default: the SDK's, 3). */
   maxRetries?: number;
   logger?: Logger;
 }

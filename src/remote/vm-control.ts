@@ -27,18 +27,18 @@ export interface EnsureRunningOptions {
   clock: Clock;
   /** Interval between power state reads while a transition is under way, in ms (default 10 s). */
   pollMs?: number;
-  /** Longest wait for the VM, then for SSH, in ms each (default 15 min). */
+  /** Maximum wait for the VM, then for SSH, in ms each (default 15 min). */
   timeoutMs?: number;
   /** Called once, just before the start is requested, so the caller can tell people. */
   onStarting?: () => Promise<void> | void;
-  /** Resolves once the VM answers (an SSH ping); called until it resolves or the time is up. */
+  /** Resolves once the VM responds (an SSH ping); called until it resolves or the time is up. */
   probeHost?: () => Promise<void>;
 }
 
 export interface EnsureRunningResult {
   /** True when this call started the VM. */
   started: boolean;
-  /** Milliseconds from the first power state read until the VM was running and answered. */
+  /** Milliseconds from the first power state read until the VM was running and responded. */
   elapsedMs: number;
 }
 
