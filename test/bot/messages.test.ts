@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { findMissingKeys, translate } from '../../src/bot/i18n.js';
@@ -22,6 +25,18 @@ describe('message catalogs', () => {
       expect(catalogs['zh-CN'][spec.helpKey], spec.helpKey).toBeDefined();
       expect(catalogs.en[spec.helpKey], spec.helpKey).toBeDefined();
     }
+  });
+
+  it('have every core key the code uses', () => {
+    const files = ['src/commands', 'src/bot'].flatMap((dir) =>
+      readdirSync(dir)
+        .filter((name) => name.endsWith('.ts'))
+        .map((name) => path.join(dir, name)),
+    );
+    const used = new Set(files.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/'((?:core|console)\.[a-z_.]+[a-z_])'/g)].map((m) => m[1]!)));
+    expect(used.size).toBeGreaterThan(40);
+    const missing = [...used].filter((key) => catalogs['zh-CN'][key] === undefined || catalogs.en[key] === undefined);
+    expect(missing).toEqual([]);
   });
 
   it('fill placeholders', () => {
