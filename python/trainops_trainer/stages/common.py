@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from transformers import TrainerCallback
 
@@ -107,7 +108,8 @@ def remove_default_printer(trainer) -> None:
 def raise_if_stopped(context: StageContext, trainer) -> None:
     if context.stop.requested:
         step = trainer.state.global_step
-        raise InterruptedRun(f"stopped by SIGTERM at step {step}; checkpoint-{step} saved in {context.output_dir}")
+        checkpoint = os.path.abspath(os.path.join(context.output_dir, f"checkpoint-{step}"))
+        raise InterruptedRun(f"stopped by SIGTERM at step {step}; saved {checkpoint}")
 
 
 def finish_stage(context: StageContext, trainer) -> None:
@@ -115,4 +117,4 @@ def finish_stage(context: StageContext, trainer) -> None:
     trainer.save_model(context.output_dir)
     if is_main_process():
         write_completed(context.output_dir, trainer.state.global_step, local_time_iso())
-    logger.info("saved the adapter to %s", context.output_dir)
+        logger.info("saved the adapter to %s", context.output_dir)

@@ -1,0 +1,30 @@
+"""Two processes under torchrun on CPU (gloo): only rank 0 writes events."""
+
+import os
+import subprocess
+import sys
+
+from conftest import SAMPLE_DATA, cli_env, read_events, validate_event
+
+
+def test_torchrun_two_processes_one_event_stream(tmp_path):
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "-m", "trainops_trainer", "train",
+        "--model", "tiny-random-phi3", "--dataset", str(SAMPLE_DATA),
+        "--output_dir", str(tmp_path / "output"), "--events_path", str(tmp_path / "events.jsonl"),
+        "--max_steps", "2", "--save_steps", "2", "--logging_steps", "1", "--batch_size", "4",
+        "--gradient_checkpointing", "true", "--run_id", "9",
+    ]
+    env = cli_env()
+    env["OMP_NUM_THREADS"] = "1"
+
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = read_events(tmp_path / "events.jsonl")
+    for event in events:
+        validate_event(event)
+    assert [e["type"] for e in events] == ["start", "step", "step", "checkpoint", "end"]
+    assert events[0]["world_size"] == 2
+    assert os.path.exists(tmp_path / "output" / "completed")
