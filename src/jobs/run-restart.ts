@@ -4,7 +4,8 @@ import type { OutgoingMessage, PostedMessage } from '../bot/chat-port.js';
 import type { Translate } from '../bot/i18n.js';
 import type { Config } from '../config/schema.js';
 import { isConnectionError } from '../remote/errors.js';
-import type { HostProvider } from '../remote/host.js';
+import type { Host, HostProvider } from '../remote/host.js';
+import { readRunStatus, signalRun } from '../remote/launcher.js';
 import type { Clock } from './clock.js';
 import { runDirOf } from './run-dir.js';
 import {
@@ -183,4 +184,47 @@ export function checkpointLister(config: Config, hosts: HostProvider): (run: Run
       throw error;
     }
   };
+}
+
+/** Time a still-running previous attempt gets to checkpoint and exit after SIGTERM before SIGKILL. */
+const STOP_PREVIOUS_TIMEOUT_MS = 120_000;
+
+/**
+ * Readies the run directory for a restarted attempt just before its launch, and returns
+ * the byte offset of events.jsonl where the new attempt's events will start, or
+ * undefined when that attempt was already launched (its stored offset stands).
+ *
+ * A lost run's trainer may still be running when its host comes back: it gets SIGTERM
+ * (and SIGKILL if it does not exit), because two trainers must never write one output
+ * folder. The returned offset skips whatever the old attempt wrote after the bot lost
+ * sight of it, including its `end` event, which must not end the new attempt.
+ * NOTE: two workers preparing the same attempt at once (a stalled job re-delivered while
+ * the first still runs) could read the size after the new trainer's first event.
+ */
+export async function prepareRestartedAttempt(
+  host: Host,
+  runDir: string,
+  attempt: number,
+  options: { clock: Clock; logger: Logger; stopTimeoutMs?: number },
+): Promise<number | undefined> {
+  const { clock, logger } = options;
+  let status = await readRunStatus(host, runDir);
+  if (status.attempt >= attempt) return undefined;
+
+  if (status.alive) {
+    logger.warn({ previousAttempt: status.attempt, pid: status.pid }, 'previous attempt still running; stopping it before the restart');
+    await signalRun(host, runDir, 'TERM');
+    const deadline = clock.now().getTime() + (options.stopTimeoutMs ?? STOP_PREVIOUS_TIMEOUT_MS);
+    while (status.alive && clock.now().getTime() < deadline) {
+      await clock.sleep(1000);
+      status = await readRunStatus(host, runDir);
+    }
+    if (status.alive) {
+      logger.warn({ previousAttempt: status.attempt, pid: status.pid }, 'previous attempt ignored SIGTERM; sending SIGKILL');
+      await signalRun(host, runDir, 'KILL');
+    }
+  }
+
+  const { size } = await host.readFileRange(`${runDir}/events.jsonl`, 0, 0);
+  return size;
 }

@@ -25,6 +25,7 @@ import { processDeployRun } from './deploy-worker.js';
 import { processBenchRun } from './bench-worker.js';
 import { processDatasetRun } from './dataset-worker.js';
 import { failureInputFromRecord, type RunFailureInput } from './run-failure.js';
+import { prepareRestartedAttempt } from './run-restart.js';
 import { formatDuration } from './run-reporter.js';
 import { runDirOf } from './run-dir.js';
 import { followRun, readChartPoints, type FollowOutcome } from './run-follow.js';
@@ -207,6 +208,10 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
   }
 
   const runDir = runDirOf(vm, run.id);
+  if (run.attempt > 1 && !run.launchedAt) {
+    const offset = await prepareRestartedAttempt(host, runDir, run.attempt, { clock, logger });
+    if (offset !== undefined) run = await store.update(run.id, () => ({ eventOffset: offset }));
+  }
   const runJson = buildRunJson({ runId: run.id, recipe, overrides: run.overrides, runDir: await host.resolvePath(runDir), resumeFrom: run.resumeFrom }, run.recipe);
   const launch = await launchRun(host, { runDir, codeDir, python: vm.python, runJson, gpus: vm.gpus, attempt: run.attempt });
   logger.info({ attached: launch.attached, pid: launch.pid }, launch.attached ? 'attached to the launched run' : 'run launched');

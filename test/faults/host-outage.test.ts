@@ -90,6 +90,37 @@ describe('host outages', () => {
     expect(await countLaunches(config, 'gpu1', run.id)).toBe(1);
   }, FAULT_TEST_TIMEOUT_MS);
 
+  it('stops a lost trainer before the restart', async () => {
+    await proxied();
+    // The trainer outlives the outage: 60 steps take longer than the outage and the limit.
+    const config = faultConfig({ redis, sshd, sshPort: proxy.port, lostAfterSeconds: 3, restart: { waitSeconds: 2 }, hyperparameters: { max_steps: 60 } });
+    const { runtime, close } = startFaultRuntime(config, redis, slack);
+    cleanups.push(close);
+    const run = await createRun(runtime, 'gpu1');
+    runtime.startWorkers();
+
+    const checkpointed = await waitForRun(runtime, run.id, (current) => (current.lastCheckpoint?.step ?? 0) >= 5);
+    await proxy.down();
+    await waitForRun(runtime, run.id, (current) => current.attempt === 2);
+    await proxy.up();
+    const ended = await waitForRun(runtime, run.id, (current) => current.attempt === 2 && ['succeeded', 'failed', 'lost'].includes(current.status));
+
+    expect(ended.status).toBe('succeeded');
+    expect(ended.attempts[0]?.failureClass).toBe('unreachable');
+    expect(await countLaunches(config, 'gpu1', run.id)).toBe(2);
+
+    // The first trainer was stopped (its `end` is `interrupted`) before the second started.
+    const events = await readEvents(config, 'gpu1', run.id);
+    const starts = events.flatMap((event, index) => (event.type === 'start' ? [index] : []));
+    expect(starts).toHaveLength(2);
+    const firstEnd = events.slice(0, starts[1]).filter((event) => event.type === 'end');
+    expect(firstEnd.map((event) => event.error?.type)).toEqual(['interrupted']);
+    const resumeStep = Number(/checkpoint-(\d+)$/.exec(ended.attempts[1]?.resumedFrom ?? '')?.[1]);
+    expect(resumeStep).toBeGreaterThanOrEqual(checkpointed.lastCheckpoint!.step);
+    expect(events.slice(starts[1]).find((event) => event.type === 'step')?.step).toBe(resumeStep + 1);
+    expect(ended.step).toBe(60);
+  }, FAULT_TEST_TIMEOUT_MS);
+
   it('starts an evicted VM, then resumes', async () => {
     await proxied();
     const vmName = uniquePrefix('gpu');
