@@ -3,7 +3,8 @@
  * on tiny-random-phi3, and the fake Slack Web API.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 import { pino } from 'pino';
@@ -59,13 +60,18 @@ describe('run worker end to end', () => {
   /** Run directories live under `workdir`; a fresh one per test, because run ids restart at 1 with each key prefix. */
   let workdir: string;
 
-  function makeConfig(hyperparameters: Record<string, number>, azure?: { subscriptionId: string; resourceGroup: string; vmName: string }): Config {
-    workdir = path.join(sshd.workdir, uniquePrefix('vm'));
+  function makeConfig(
+    hyperparameters: Record<string, number>,
+    azure?: { subscriptionId: string; resourceGroup: string; vmName: string },
+    vmServer: TestSshd = sshd,
+    lostAfterSeconds = 600,
+  ): Config {
+    workdir = path.join(vmServer.workdir, uniquePrefix('vm'));
     const input: ConfigInput = {
       redisPrefix: `${redis.prefix}${uniquePrefix('jobs')}`,
       slack: { mode: 'console', channel: CHANNEL, progressEverySeconds: 0.001 },
       team: { members: [{ id: 'U0ALICE01', name: 'Alice', roles: ['admin'] }] },
-      vms: { gpu1: { ...vmConfigFor(sshd), python: PYTHON, workdir, azure } },
+      vms: { gpu1: { ...vmConfigFor(vmServer), python: PYTHON, workdir, azure } },
       recipes: {
         demo: {
           kind: 'train',
@@ -73,9 +79,11 @@ describe('run worker end to end', () => {
           dataset: SAMPLE,
           hyperparameters: { logging_steps: 1, batch_size: 2, ...hyperparameters },
           overrides: { lr: { field: 'learning_rate', type: 'number', min: 0, max: 1 } },
+          // Automatic restarts would move a lost run on before a test sees it.
+          restart: { retryOn: [], maxAutoRestarts: 0, waitSeconds: 60 },
         },
       },
-      runs: { lostAfterSeconds: 600, pollSeconds: 0.2, maxConcurrentPerWorker: 4 },
+      runs: { lostAfterSeconds, pollSeconds: 0.2, maxConcurrentPerWorker: 4 },
     };
     return configSchema.parse(input);
   }
@@ -297,6 +305,42 @@ describe('run worker end to end', () => {
       .map((line) => JSON.parse(line) as { type: string; resumed_from?: string | null })
       .filter((event) => event.type === 'start');
     expect(starts[1]?.resumed_from).toMatch(/checkpoint-\d+$/);
+  });
+
+  it('marks a run lost when its VM stays unreachable', async () => {
+    const doomed = await startSshd();
+    const workdirOutside = await mkdtemp(path.join(os.tmpdir(), 'trainops-lost-'));
+    let trainerPid: number | undefined;
+    try {
+      // stop() deletes the server's folder with the client key; a copy keeps the failure a refused connection.
+      const keyPath = path.join(workdirOutside, 'client_key');
+      await copyFile(doomed.keyPath, keyPath);
+      const config = makeConfig({ max_steps: 200, step_delay_seconds: 0.5 }, undefined, { ...doomed, keyPath }, 3);
+      const runtime = startRuntime(config, uniquePrefix('runs'));
+      const run = await createRun(runtime);
+      runtime.startWorkers();
+
+      await slack.waitFor(() => progressSteps(run).length >= 2, 120_000);
+      trainerPid = Number(await readFile(path.join(workdir, 'runs', run.id, 'pid'), 'utf8'));
+      await doomed.stop();
+      const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+      await slack.waitFor(() => threadReplies(run).some((text) => text.startsWith('⚠️ 与虚拟机')));
+
+      expect(ended.status).toBe('lost');
+      expect(ended.failureClass).toBe('unreachable');
+      expect(threadReplies(run)).toContain('⚠️ 暂时连不上虚拟机 gpu1，正在重试…');
+    } finally {
+      // The detached trainer outlives its sshd; stop its process group here.
+      if (trainerPid) {
+        try {
+          process.kill(-trainerPid, 'SIGKILL');
+        } catch {
+          // Already ended.
+        }
+      }
+      await doomed.stop();
+      await rm(workdirOutside, { recursive: true, force: true });
+    }
   });
 
   it('starts a deallocated VM before the run', async () => {
