@@ -165,7 +165,11 @@ async function choosePoint(
   return resolveRestartPoint(from, checkpoints);
 }
 
-/** Lists `<workdir>/runs/<id>/output/checkpoint-N` on the run's VM. */
+/**
+ * Lists `<workdir>/runs/<id>/output/checkpoint-N` on the run's VM.
+ * NOTE: chained recipes save under `output/<index>-<stage>/`, which this does not list,
+ * so `from=<step>` finds nothing for them; `from=latest` still works from the event.
+ */
 export function checkpointLister(config: Config, hosts: HostProvider): (run: RunRecord) => Promise<Checkpoint[]> {
   return async (run) => {
     const vm = config.vms[run.vm];
