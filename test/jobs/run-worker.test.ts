@@ -382,4 +382,20 @@ describe('run worker end to end', () => {
     await slack.waitFor(() => threadReplies(run).some((text) => text.startsWith('❌')));
     expect(threadReplies(run).find((text) => text.startsWith('❌'))).toContain('配置里没有配方 no-such-recipe');
   });
+
+  it('cancels a queued run at once', async () => {
+    const config = makeConfig({ max_steps: 2 });
+    const runtime = startRuntime(config, uniquePrefix('runs'));
+    const run = await createRun(runtime);
+
+    const outcome = await runtime.runControl.cancelRun(run.id, 'U0BOB0001');
+    const again = await runtime.runControl.cancelRun(run.id, 'U0BOB0001');
+
+    expect(outcome.kind).toBe('cancelled_before_launch');
+    expect(outcome.run.status).toBe('cancelled');
+    expect(again.kind).toBe('not_active');
+    expect(await runtime.runQueue.getJob(`run-${run.id}-a1`)).toBeUndefined();
+    await slack.waitFor(() => threadReplies(run).some((text) => text.startsWith('🛑')));
+    expect(threadReplies(run).filter((text) => text.startsWith('🛑'))).toEqual(['🛑 已取消（<@U0BOB0001>），停在第 0 步。']);
+  });
 });
