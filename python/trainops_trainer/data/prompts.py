@@ -67,7 +67,9 @@ class SingleTurnTemplate:
     """The chat template rendered once for a (system, user) prompt, filled in by string concatenation.
 
     Rendering Jinja per row costs about as much as tokenizing it. The fast path is used only
-    when the template copies both contents verbatim; Prompter checks it against Jinja on real rows.
+    when the template copies both contents verbatim.
+    NOTE: Prompter compares it with Jinja on the first row of each shape only, so a template
+    that rewrites some contents but not others would need the Jinja path for every row.
     """
 
     SYSTEM, USER = "TRAINOPS_SYSTEM_SENTINEL", "TRAINOPS_USER_SENTINEL"
