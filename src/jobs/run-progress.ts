@@ -6,6 +6,7 @@
  * Throttling uses the events' own `time`, not the worker's clock, so a re-delivered job
  * that applies the same events again decides exactly the same replies.
  */
+import { recordStageEvent } from './run-stages.js';
 import type { OutboxItem, RunRecord } from './run-types.js';
 
 /** One parsed line of events.jsonl; fields beyond `type` are checked where read. */
@@ -54,6 +55,10 @@ export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], 
       unknownTypes.push(event.type);
       continue;
     }
+    if (event.type === 'start' || event.type === 'step') {
+      const stages = recordStageEvent(view().stages, event);
+      if (stages) patch.stages = stages;
+    }
 
     if (event.type === 'start') {
       setNumber(patch, 'maxSteps', event.max_steps);
@@ -92,6 +97,9 @@ export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], 
           learningRate: current.learningRate,
           epoch: current.epoch,
           stage: current.stageCount !== undefined && current.stageCount > 1 ? current.stage : undefined,
+          rewardMean: numberOrUndefined(event.reward_mean),
+          rewardStd: numberOrUndefined(event.reward_std),
+          kl: numberOrUndefined(event.kl),
         });
         lastProgress = { step, loss, at: time };
       }

@@ -6,6 +6,7 @@
  */
 import type { Block } from '../bot/chat-port.js';
 import type { Translate } from '../bot/i18n.js';
+import { formatRewardField, formatStageField, formatStageSummary } from './run-stages.js';
 import { isActiveStatus } from './run-state.js';
 import type { OutboxItem, RunRecord } from './run-types.js';
 import { sparkline } from './sparkline.js';
@@ -39,15 +40,14 @@ export function formatThreadRoot(run: RunRecord, t: Translate): FormattedMessage
   const fields: string[] = [t('runs.root.status', { status })];
   if (run.kind === 'train') {
     fields.push(t('runs.root.step', { step: run.step ?? 0, maxSteps: run.maxSteps ?? unknown }));
-    fields.push(t('runs.root.loss', { loss: run.loss === undefined ? unknown : formatLoss(run.loss) }));
+    fields.push(formatRewardField(run, t, formatLoss) ?? t('runs.root.loss', { loss: run.loss === undefined ? unknown : formatLoss(run.loss) }));
     const remainingMs = isActiveStatus(run.status) ? estimateRemainingMs(run) : undefined;
     fields.push(t('runs.root.eta', { eta: remainingMs === undefined ? unknown : formatDuration(remainingMs, t) }));
   }
   fields.push(t('runs.root.vm', { vm: run.vm }), t('runs.root.recipe', { recipe: run.recipe }), t('runs.root.startedBy', { user: run.userId }));
   if (run.attempt > 1) fields.push(t('runs.root.attempt', { attempt: run.attempt }));
-  if (run.stageCount !== undefined && run.stageCount > 1 && run.stage !== undefined) {
-    fields.push(t('runs.root.stage', { stage: run.stage, index: (run.stageIndex ?? 0) + 1, count: run.stageCount }));
-  }
+  const stage = formatStageField(run, t);
+  if (stage) fields.push(stage);
 
   const overrides = formatOverrides(run.overrides);
   const blocks: Block[] = [
@@ -103,7 +103,15 @@ export function formatOutboxItem(item: OutboxItem, t: Translate): string {
     learningRate: item.learningRate === undefined ? unknown : item.learningRate.toExponential(2),
     epoch: item.epoch === undefined ? unknown : item.epoch.toFixed(2),
   };
-  const line = t(params.lossChange === undefined ? 'runs.progress.first' : 'runs.progress', params);
+  const line =
+    item.rewardMean === undefined
+      ? t(params.lossChange === undefined ? 'runs.progress.first' : 'runs.progress', params)
+      : t('rl.progress', {
+          ...params,
+          reward: formatLoss(item.rewardMean),
+          rewardStd: item.rewardStd === undefined ? unknown : formatLoss(item.rewardStd),
+          kl: item.kl === undefined ? unknown : formatLoss(item.kl),
+        });
   return item.stage ? `[${item.stage}] ${line}` : line;
 }
 
@@ -141,6 +149,7 @@ export function formatFinalMessage(report: FinalReport, t: Translate): Formatted
     lines.push(t('runs.end.failed', { failureClass, message: run.failureMessage ?? unknown }));
   }
 
+  lines.push(...formatStageSummary(run, t, formatLoss));
   if (run.status !== 'succeeded' && run.lastCheckpoint) {
     lines.push(t('runs.end.lastCheckpoint', { path: run.lastCheckpoint.path, step: run.lastCheckpoint.step }));
   }

@@ -1,4 +1,5 @@
 import type { FailureClass } from '../config/schema.js';
+import type { StageSummary } from './run-stages.js';
 
 /**
  * A run's life: queued -> starting_vm -> syncing -> running -> succeeded | failed |
@@ -69,6 +70,8 @@ export interface RunRecord {
   stage?: string;
   stageIndex?: number;
   stageCount?: number;
+  /** What each stage of the run reported last, in chain order. */
+  stages?: StageSummary[];
   lastCheckpoint?: { step: number; path: string };
   outputPath?: string;
   exitCode?: number;
@@ -113,6 +116,20 @@ export interface DeploymentInfo {
 
 /** One thread reply waiting to be posted; `key` is its announcement key. */
 export type OutboxItem =
-  | { key: string; type: 'progress'; step: number; maxSteps?: number; loss?: number; lossChange?: number; learningRate?: number; epoch?: number; stage?: string }
+  | {
+      key: string;
+      type: 'progress';
+      step: number;
+      maxSteps?: number;
+      loss?: number;
+      lossChange?: number;
+      learningRate?: number;
+      epoch?: number;
+      stage?: string;
+      /** RL stages: mean and standard deviation of the reward, and KL to the reference. */
+      rewardMean?: number;
+      rewardStd?: number;
+      kl?: number;
+    }
   | { key: string; type: 'checkpoint'; step: number; path: string }
   | { key: string; type: 'eval'; step: number; metrics: Record<string, number> };
