@@ -19,6 +19,7 @@ import {
   markLaunched,
   prepareHost,
   readLogTail,
+  repostFinalOutcome,
   returnJobToQueue,
   settleAfterJobError,
   syncTrainerCode,
@@ -27,6 +28,7 @@ import {
   type KindJobContext,
 } from './deploy-steps.js';
 import { runDirOf } from './run-dir.js';
+import { isFinalStatus } from './run-state.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord } from './run-types.js';
 
@@ -75,6 +77,7 @@ export function buildBenchCommand(recipe: BenchRecipe, vm: Pick<VmConfig, 'gpus'
 
 export async function processBenchRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
   const { logger } = context;
+  if (isFinalStatus(initial.status)) return repostFinalOutcome(deps, initial);
   const recipe = benchRecipeFor(deps.config, initial.recipe);
   const vm = deps.config.vms[initial.vm];
   if (!recipe || !vm) {

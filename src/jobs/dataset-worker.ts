@@ -17,6 +17,7 @@ import {
   markLaunched,
   prepareHost,
   readLogTail,
+  repostFinalOutcome,
   returnJobToQueue,
   settleAfterJobError,
   syncTrainerCode,
@@ -25,6 +26,7 @@ import {
   type KindJobContext,
 } from './deploy-steps.js';
 import { runDirOf } from './run-dir.js';
+import { isFinalStatus } from './run-state.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord } from './run-types.js';
 
@@ -47,6 +49,7 @@ export function buildCheckDataCommand(recipe: Pick<DatasetRecipe, 'path' | 'form
 
 export async function processDatasetRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
   const { logger } = context;
+  if (isFinalStatus(initial.status)) return repostFinalOutcome(deps, initial);
   const recipe = deps.config.recipes[initial.recipe];
   const vm = deps.config.vms[initial.vm];
   if (recipe?.kind !== 'dataset' || !vm) {

@@ -13,6 +13,7 @@ import type { Host } from '../remote/host.js';
 import { isConnectionError } from '../remote/errors.js';
 import { readRunStatus, type RemoteRunState } from '../remote/launcher.js';
 import { ensureVmRunning } from '../remote/vm-control.js';
+import { formatKindOutcome } from './deploy-outcome.js';
 import type { RunJobData } from './run-queue.js';
 import { isFinalStatus } from './run-state.js';
 import type { RunWorkerDeps } from './run-worker.js';
@@ -165,8 +166,29 @@ export async function finishRun(deps: RunWorkerDeps, run: RunRecord, status: Run
     };
   });
   logger.info({ status: ended.status, failureClass: ended.failureClass }, 'run ended');
-  await deps.thread.postOutcome(ended, []);
+  await postKindOutcome(deps, ended);
   return ended;
+}
+
+/**
+ * Posts the final message of a deploy, data set check or bench run once, under the same
+ * announcement key as a training run's outcome, and brings the thread root up to date.
+ */
+export async function postKindOutcome(deps: RunWorkerDeps, run: RunRecord): Promise<void> {
+  const text = formatKindOutcome(run, deps.config.runs.lostAfterSeconds, deps.thread.translate.bind(deps.thread));
+  await deps.thread.postReply(run, `run:${run.id}:end:a${run.attempt}`, text);
+  await deps.thread.refreshRoot(run);
+}
+
+/**
+ * Finishes the announcements of a run that already reached its final status, for a job
+ * delivered again after the outcome was stored: the outcome, and failure handling.
+ */
+export async function repostFinalOutcome(deps: RunWorkerDeps, run: RunRecord): Promise<void> {
+  await postKindOutcome(deps, run);
+  if (run.status === 'failed' || run.status === 'lost') {
+    await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: null, exitCode: run.exitCode ?? null, hostReachable: run.status !== 'lost' });
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import type { DeployRecipe, VmConfig } from '../config/schema.js';
 import type { Host } from '../remote/host.js';
 import { launchRun, readRunStatus, signalRun } from '../remote/launcher.js';
 import { buildServerCommand } from '../remote/vllm-command.js';
+import { REPLACED_BY_PREFIX } from './deploy-outcome.js';
 import { localBaseUrl, probeServer, smokeTest } from './deploy-probe.js';
 import {
   endIfCancelledBeforeLaunch,
@@ -25,6 +26,7 @@ import {
   markLaunched,
   prepareHost,
   readLogTail,
+  repostFinalOutcome,
   returnJobToQueue,
   settleAfterJobError,
   waitForExit,
@@ -32,14 +34,15 @@ import {
   type KindJobContext,
 } from './deploy-steps.js';
 import { runDirOf } from './run-dir.js';
+import { isFinalStatus } from './run-state.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord } from './run-types.js';
 
-/** Actor recorded as `cancelRequestedBy` on a deployment replaced by a newer one. */
-export const REPLACED_BY_PREFIX = 'deploy:';
+export { REPLACED_BY_PREFIX } from './deploy-outcome.js';
 
 export async function processDeployRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
   const { logger } = context;
+  if (isFinalStatus(initial.status)) return repostFinalOutcome(deps, initial);
   const recipe = deps.config.recipes[initial.recipe];
   const vm = deps.config.vms[initial.vm];
   if (!recipe || recipe.kind !== 'deploy' || !vm) {

@@ -101,6 +101,9 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
     logger.info({ currentAttempt: run.attempt }, 'job belongs to an earlier attempt; nothing to do');
     return;
   }
+  const kindProcessor = KIND_PROCESSORS[run.kind];
+  if (kindProcessor) return kindProcessor(deps, run, { job, token, signal, logger });
+
   if (isFinalStatus(run.status)) {
     // A re-delivery after the outcome was stored: make sure it was announced.
     await thread.postOutcome(run, await readChartPoints(deps.hosts, run.vm, runDirOf(deps.config.vms[run.vm] ?? { workdir: '~/trainops' }, run.id), logger));
@@ -108,9 +111,6 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
     await queueDeployAfterTraining(deps, run, logger);
     return;
   }
-
-  const kindProcessor = KIND_PROCESSORS[run.kind];
-  if (kindProcessor) return kindProcessor(deps, run, { job, token, signal, logger });
 
   const recipe = deps.config.recipes[run.recipe];
   const vm = deps.config.vms[run.vm];

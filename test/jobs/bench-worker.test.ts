@@ -81,6 +81,7 @@ describe('bench worker', () => {
       const rows = report!.split('\n').filter((line) => /^\s+\d+ KiB/.test(line));
       expect(rows.map((line) => line.trim().split(/\s+/).slice(0, 2).join(' '))).toEqual(['1 KiB', '2 KiB', '4 KiB', '8 KiB']);
       expect(slack.callsOf('files.completeUploadExternal').length).toBeGreaterThan(0);
+      await slack.waitFor((calls) => calls.some((call) => call.body.thread_ts === run.threadTs && String(call.body.text).startsWith('✅ Comm benchmark finished')));
     } finally {
       await runtime.close();
       await hosts.closeAll();

@@ -159,6 +159,7 @@ describe('deploy worker', () => {
     expect(replacement.deployment?.port).toBe(old.deployment!.port + 1);
     const ended = await waitForStatus(old.id, ['succeeded', 'failed']);
     expect(ended.status).toBe('succeeded');
+    await slack.waitFor(() => threadText(ended).includes(`Deployment replaced by #${replacement.id}`));
   });
 
   it('fails a server that crashes after start', async () => {
@@ -171,6 +172,7 @@ describe('deploy worker', () => {
     expect(failed.exitCode).toBe(3);
     expect(failed.failureMessage).toContain('exited before passing its health check (exit code 3)');
     expect(failed.failureMessage).toContain('crashing as asked');
+    await slack.waitFor(() => threadText(failed).includes('❌ Deployment failed'));
   });
 
   it('stops a serving deployment on request', async () => {
@@ -182,5 +184,7 @@ describe('deploy worker', () => {
     const stopped = await waitForStatus(serving.id, ['succeeded', 'failed']);
     expect(stopped.status).toBe('succeeded');
     expect(stopped.cancelRequestedBy).toBe(USER);
+    await slack.waitFor(() => threadText(stopped).includes(`Deployment stopped by <@${USER}>`));
+    expect(threadText(stopped)).not.toContain('Training');
   });
 });
