@@ -28,3 +28,23 @@ def test_torchrun_two_processes_one_event_stream(tmp_path):
     assert [e["type"] for e in events] == ["start", "step", "step", "checkpoint", "end"]
     assert events[0]["world_size"] == 2
     assert os.path.exists(tmp_path / "output" / "completed")
+
+
+def test_torchrun_nan_ends_diverged(tmp_path):
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+        "-m", "trainops_trainer", "train",
+        "--model", "tiny-random-phi3", "--dataset", str(SAMPLE_DATA),
+        "--output_dir", str(tmp_path / "output"), "--events_path", str(tmp_path / "events.jsonl"),
+        "--max_steps", "5", "--logging_steps", "1", "--batch_size", "4", "--debug_nan_at_step", "2",
+    ]
+    env = cli_env()
+    env["OMP_NUM_THREADS"] = "1"
+
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+
+    events = read_events(tmp_path / "events.jsonl")
+    assert result.returncode != 0
+    assert events[-1]["type"] == "end"
+    assert events[-1]["error"]["type"] == "diverged"
+    assert "step 2" in events[-1]["error"]["message"]

@@ -95,8 +95,8 @@ class NonFiniteGradientCallback(TrainerCallback):
             return
         norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.detach().float()) for g in grads]))
         if not math.isfinite(norm.item()):
-            raise DivergedError(f"gradient norm is {norm.item()} at step {state.global_step + 1}; "
-                                "lower `learning_rate` or check the data")
+            raise DivergedError(f"loss or gradient is not finite at step {state.global_step + 1} "
+                                f"(gradient norm {norm.item()}); lower `learning_rate` or check the data")
 
 
 class StopRequest:
@@ -176,5 +176,16 @@ class NonFiniteLossMixin:
             result = (loss, result[1]) if return_outputs else loss
         value = loss.detach().float().item()
         if not math.isfinite(value):
+            if _is_distributed():
+                # Raising on this rank alone would leave the others waiting in the gradient
+                # all-reduce. Backward spreads the NaN to every rank's gradients instead, and
+                # NonFiniteGradientCallback then stops all ranks at the same step.
+                return result
             raise DivergedError(f"loss is {value} at step {step}; lower `learning_rate` or check the data")
         return result
+
+
+def _is_distributed() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
