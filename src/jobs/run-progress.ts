@@ -6,7 +6,7 @@
  * Throttling uses the events' own `time`, not the worker's clock, so a re-delivered job
  * that applies the same events again decides exactly the same replies.
  */
-import { recordStageEvent } from './run-stages.js';
+import { recordStageEvent, stageKeyPart } from './run-stages.js';
 import type { OutboxItem, RunRecord } from './run-types.js';
 
 /** One parsed line of events.jsonl; fields beyond `type` are checked where read. */
@@ -88,7 +88,7 @@ export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], 
         const loss = numberOrUndefined(event.loss);
         const current = view();
         replies.push({
-          key: `run:${run.id}:progress:a${run.attempt}:s${step}`,
+          key: `run:${run.id}:progress:a${run.attempt}${stageKeyPart(view())}:s${step}`,
           type: 'progress',
           step,
           maxSteps: current.maxSteps,
@@ -110,7 +110,7 @@ export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], 
       const step = numberOrUndefined(event.step);
       if (step === undefined || typeof event.path !== 'string') continue;
       patch.lastCheckpoint = { step, path: event.path };
-      replies.push({ key: `run:${run.id}:checkpoint:a${run.attempt}:s${step}`, type: 'checkpoint', step, path: event.path });
+      replies.push({ key: `run:${run.id}:checkpoint:a${run.attempt}${stageKeyPart(view())}:s${step}`, type: 'checkpoint', step, path: event.path });
       continue;
     }
 
@@ -122,7 +122,7 @@ export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], 
         if (['v', 'type', 'time', 'run_id', 'step'].includes(name)) continue;
         if (typeof value === 'number' && Number.isFinite(value)) metrics[name] = value;
       }
-      replies.push({ key: `run:${run.id}:eval:a${run.attempt}:s${step}`, type: 'eval', step, metrics });
+      replies.push({ key: `run:${run.id}:eval:a${run.attempt}${stageKeyPart(view())}:s${step}`, type: 'eval', step, metrics });
       continue;
     }
 

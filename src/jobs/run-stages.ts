@@ -67,6 +67,14 @@ export function recordStageEvent(summaries: readonly StageSummary[] | undefined,
   return [...summaries.slice(0, -1), updated];
 }
 
+/**
+ * The part of a reply key that tells stages apart, since each stage counts its steps from 1.
+ * Empty for the first stage, so replies of single-stage runs keep their keys.
+ */
+export function stageKeyPart(run: Pick<RunRecord, 'stageIndex'>): string {
+  return run.stageIndex === undefined || run.stageIndex === 0 ? '' : `:g${run.stageIndex}`;
+}
+
 /** The summary of the stage the run is in now. */
 export function currentStage(run: RunRecord): StageSummary | undefined {
   return run.stages?.find((summary) => summary.index === (run.stageIndex ?? 0) && summary.stage === run.stage);

@@ -110,6 +110,14 @@ describe('chained SFT then GRPO in the thread', () => {
     );
   });
 
+  it('keys replies by stage, since each stage counts steps from 1', () => {
+    const sftKeys = sft.replies.map((item) => item.key);
+    const grpoKeys = grpo.replies.map((item) => item.key);
+
+    expect(sftKeys).toEqual(['run:7:progress:a1:s1', 'run:7:progress:a1:s4']);
+    expect(grpoKeys).toEqual(['run:7:progress:a1:g1:s1', 'run:7:progress:a1:g1:s4']);
+  });
+
   it('keeps the SFT summary when a restart resumes at the RL stage', () => {
     const resumed = apply({ ...grpo.record, attempt: 2 }, [start('grpo', 1, 30), grpoStep(4, 31, 0.75)]).record;
 
