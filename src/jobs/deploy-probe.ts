@@ -14,11 +14,14 @@ import type { Host } from '../remote/host.js';
 const PROBE_SCRIPT = `
 import json, sys, time, urllib.error, urllib.request
 
+# The server is on this machine: never route the probe through an http_proxy set for the VM.
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
 def request(url, body=None, timeout=5.0):
     data = None if body is None else json.dumps(body).encode("utf-8")
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:
+        with opener.open(req, timeout=timeout) as response:
             return response.status, response.read().decode("utf-8", "replace"), None
     except urllib.error.HTTPError as error:
         return error.code, "", "HTTP %d" % error.code

@@ -175,6 +175,19 @@ describe('deploy worker', () => {
     await slack.waitFor(() => threadText(failed).includes('❌ Deployment failed'));
   });
 
+  it('rejects an adapter from an unfinished run', async () => {
+    await start();
+    const training = await runtime.runStore.create({ kind: 'train', recipe: 'good', vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {} });
+    const created = await runtime.runStore.create({ kind: 'deploy', recipe: 'good', vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {}, sourceRunId: training.id });
+    await enqueueRun(runtime.runQueue, await runtime.runThread.postThreadRoot(created));
+
+    const failed = await waitForStatus(created.id, ['failed', 'serving']);
+
+    expect(failed.status).toBe('failed');
+    expect(failed.failureClass).toBe('config_error');
+    expect(failed.failureMessage).toBe(`run #${training.id} has not succeeded, so it has no adapter to serve`);
+  });
+
   it('stops a serving deployment on request', async () => {
     await start();
     const serving = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
