@@ -8,8 +8,8 @@
  *   await enqueueRun(jobs.runQueue, run);
  *   await jobs.close();
  *
- * interface JobsRuntimeDeps { config; redisUrl; chat; hosts; vmControl; logger; clock?; codeSource?; worker?; announcer? }
- * interface JobsRuntime { runQueue; runStore; runControl; runThread; announcer; startWorkers(); close() }
+ * interface JobsRuntimeDeps { config; redisUrl; chat; hosts; vmControl; logger; clock?; codeSource?; queueName?; worker?; announcer?; onRunChanged? }
+ * interface JobsRuntime { runQueue; runStore; runControl; runThread; announcer; failures; startWorkers(); close() }
  */
 import { Redis } from 'ioredis';
 import type { Worker } from 'bullmq';
