@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from ..callbacks import NonFiniteLossMixin
 from ..checkpoints import find_resume_checkpoint
@@ -55,7 +56,13 @@ def build_grpo_trainer(context: StageContext):
 
     config = context.config
     if config.num_generations < 2:
-        raise ConfigError("option `num_generations` must be at least 2: GRPO compares completions of one prompt")
+        raise ConfigError("option `num_generations` must be at least 2, because GRPO compares completions of one prompt")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    batch = config.batch_size * config.gradient_accumulation_steps * world_size
+    if batch % config.num_generations:
+        # Each generation batch must hold whole groups of completions of one prompt.
+        raise ConfigError(f"`batch_size` × `gradient_accumulation_steps` × processes is {batch}, which is not a "
+                          f"multiple of `num_generations` {config.num_generations}; change one of them")
     functions, weights, names = build_reward_functions(config)
     tokenizer, prompter = load_prompter(config)
     data = load_rl_data(config.dataset, "grpo", config.format, prompter,
