@@ -343,7 +343,7 @@ describe('run worker end to end', () => {
     }
   });
 
-  it('starts a deallocated VM before the run', async () => {
+  it('starts a deallocated VM and survives a failed chart upload', async () => {
     const arm = await startFakeArm({ pollsPerOperation: 2 });
     try {
       arm.addVm('gpu1-azure', 'deallocated');
@@ -351,11 +351,16 @@ describe('run worker end to end', () => {
       const vmControl = new AzureVmControl({ vms: config.vms, credential: staticTestCredential(), endpoint: arm.url, trustedCa: arm.ca, pollIntervalMs: 10, maxRetries: 0 });
       const runtime = startRuntime(config, uniquePrefix('runs'), vmControl);
       const run = await createRun(runtime);
+      slack.errorNext('files.getUploadURLExternal', 1, 'not_allowed_token_type');
+      const startedAt = Date.now();
       runtime.startWorkers();
 
       const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+      await slack.waitFor(() => threadReplies(run).some((text) => text.startsWith('✅')));
+      await slack.waitFor((calls) => calls.some((call) => call.method === 'files.getUploadURLExternal' && call.time >= startedAt));
 
       expect(ended.status).toBe('succeeded');
+      expect([...slack.files.values()].filter((file) => file.threadTs === run.threadTs)).toEqual([]);
       expect(arm.powerState('gpu1-azure')).toBe('running');
       const replies = threadReplies(run);
       expect(replies[0]).toBe('正在启动虚拟机 gpu1…');
