@@ -49,7 +49,7 @@ export function formatFailureReport(t: Translate, input: FailureReportInput): { 
 
   const facts: string[] = [];
   if (classification.detail) facts.push(t('failure.detail', { detail: truncate(classification.detail, DETAIL_CHARS) }));
-  facts.push(formatExitCode(t, exitCode, classification.signal));
+  facts.push(formatExitCode(t, exitCode, classification));
   facts.push(
     run.lastCheckpoint
       ? t('failure.checkpoint', { path: run.lastCheckpoint.path, step: run.lastCheckpoint.step })
@@ -83,7 +83,10 @@ export function formatFailureReport(t: Translate, input: FailureReportInput): { 
   return { text, blocks: limitBlocks(blocks) };
 }
 
-function formatExitCode(t: Translate, exitCode: number | null, signal: string | undefined): string {
+function formatExitCode(t: Translate, exitCode: number | null, classification: FailureClassification): string {
+  const { failureClass, signal } = classification;
+  // Without the host the bot could not read exit_code, which says nothing about whether it exists.
+  if (exitCode === null && (failureClass === 'unreachable' || failureClass === 'evicted')) return t('failure.exitCodeUnreadable');
   if (exitCode === null) return t('failure.exitCodeNone');
   if (signal) return t('failure.exitCodeSignal', { exitCode, signal });
   return t('failure.exitCode', { exitCode });

@@ -219,6 +219,7 @@ describe('handleRunFailure', () => {
     expect(outcome.handled && outcome.classification.failureClass).toBe('unreachable');
     expect((await harness.store.require(run.id)).status).toBe('lost');
     expect(String(threadCalls('104.0001')[0]?.body.text)).toContain('主机连接不上');
+    expect(String(threadCalls('104.0001')[0]?.body.text)).toContain('退出码：未知');
   });
 });
 
