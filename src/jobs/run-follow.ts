@@ -17,6 +17,7 @@ import type { PowerState, VmControl } from '../remote/vm-control.js';
 import { createVmDownCheck } from '../remote/vm-down-check.js';
 import type { Clock } from './clock.js';
 import type { ChartPoint } from './loss-chart.js';
+import { StageStepOffsets } from './run-stages.js';
 import { applyRunEvents, type EndEvent, type ProgressPolicy, type TrainerEvent } from './run-progress.js';
 import type { RunStore } from './run-store.js';
 import type { RunThread } from './run-thread.js';
@@ -124,6 +125,8 @@ export async function followRun(deps: FollowDeps, initial: RunRecord, runDir: st
 /** Reads every step event of events.jsonl for the chart; returns [] when the host cannot be read. */
 export async function readChartPoints(hosts: HostProvider, vm: string, runDir: string, logger: Logger): Promise<ChartPoint[]> {
   const points: ChartPoint[] = [];
+  // Each stage of a chain counts its steps from 1, so later stages are drawn after the earlier ones.
+  const stageOffsets = new StageStepOffsets();
   try {
     const host = await hosts.get(vm);
     let offset = 0;
@@ -131,8 +134,10 @@ export async function readChartPoints(hosts: HostProvider, vm: string, runDir: s
       const chunk = await host.readFileRange(`${runDir}/events.jsonl`, offset, 4 * CHUNK_BYTES);
       const parsed = parseEventChunk(chunk.data, offset);
       for (const event of parsed.events) {
+        if (event.type === 'start') stageOffsets.start(event.stage_index);
         if (event.type !== 'step') continue;
-        points.push({ step: event.step, loss: event.loss ?? undefined, learningRate: event.learning_rate ?? undefined });
+        const step = stageOffsets.step(event.step);
+        points.push({ step, loss: event.loss ?? undefined, learningRate: event.learning_rate ?? undefined });
       }
       if (parsed.newOffset === offset) break;
       offset = parsed.newOffset;

@@ -115,6 +115,28 @@ export function formatStageSummary(run: RunRecord, t: Translate, format: (value:
   return lines;
 }
 
+/**
+ * Step numbers of a whole chain for the loss chart: stage n's steps follow the last step of
+ * stage n - 1. A resumed stage (another `start` with the same index) keeps its offset.
+ */
+export class StageStepOffsets {
+  private readonly offsets = new Map<number, number>();
+  private current = 0;
+  private lastStep = 0;
+
+  start(stageIndex: number | undefined): void {
+    const index = stageIndex ?? 0;
+    if (!this.offsets.has(index)) this.offsets.set(index, index === 0 ? 0 : this.lastStep);
+    this.current = this.offsets.get(index) ?? 0;
+  }
+
+  step(step: number): number {
+    const chained = this.current + step;
+    this.lastStep = Math.max(this.lastStep, chained);
+    return chained;
+  }
+}
+
 function finite(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }

@@ -140,5 +140,7 @@ describe('chained SFT then GRPO end to end', () => {
     expect(finals).toHaveLength(1);
     expect(finals[0]).toContain('• 阶段 1/2 SFT：2 步，最终损失');
     expect(finals[0]).toContain('• 阶段 2/2 GRPO：2 步，最终奖励');
+    // Four losses: the GRPO steps follow the SFT steps instead of replacing them.
+    expect(finals[0]).toMatch(/(^|[^▁▂▃▄▅▆▇█])[▁▂▃▄▅▆▇█]{4}([^▁▂▃▄▅▆▇█]|$)/);
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { translator } from '../../src/bot/i18n.js';
 import { applyRunEvents, type TrainerEvent } from '../../src/jobs/run-progress.js';
 import { formatFinalMessage, formatOutboxItem, formatThreadRoot } from '../../src/jobs/run-reporter.js';
-import { recordStageEvent } from '../../src/jobs/run-stages.js';
+import { recordStageEvent, StageStepOffsets } from '../../src/jobs/run-stages.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 
 const zh = translator('zh-CN');
@@ -148,5 +148,30 @@ describe('recordStageEvent', () => {
 
     expect(JSON.stringify(formatThreadRoot(dpo, en).blocks)).toContain('*Stage 1/1*: DPO');
     expect(JSON.stringify(formatThreadRoot(dpo, en).blocks)).toContain('*Reward*: 0.125');
+  });
+});
+
+describe('StageStepOffsets', () => {
+  it('draws later stages after earlier ones and keeps a resumed stage in place', () => {
+    const offsets = new StageStepOffsets();
+
+    offsets.start(0);
+    const sft = [1, 2, 3].map((step) => offsets.step(step));
+    offsets.start(1);
+    const grpo = [1, 2].map((step) => offsets.step(step));
+    offsets.start(1);
+    const resumed = [2, 3].map((step) => offsets.step(step));
+
+    expect(sft).toEqual([1, 2, 3]);
+    expect(grpo).toEqual([4, 5]);
+    expect(resumed).toEqual([5, 6]);
+  });
+
+  it('leaves steps of a run without stages as they are', () => {
+    const offsets = new StageStepOffsets();
+
+    offsets.start(undefined);
+
+    expect(offsets.step(7)).toBe(7);
   });
 });
