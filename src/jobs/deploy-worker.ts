@@ -130,7 +130,12 @@ async function startServer(
       const stored = await store.require(run.id);
       if (stored.cancelRequestedBy) return finishRun(deps, stored, 'cancelled', {}, logger);
       const tail = await readLogTail(host, runDir);
-      const message = thread.translate('deploy.crashed', { code: state.exitCode ?? '—', tail: tail || '—' });
+      const message = thread.translate(previous ? 'deploy.crashed_kept' : 'deploy.crashed', {
+        code: state.exitCode ?? '—',
+        tail: tail || '—',
+        old: previous?.id ?? '',
+        recipe: run.recipe,
+      });
       return failRun(deps, stored, { failureClass: 'unknown', failureMessage: message, exitCode: state.exitCode ?? undefined }, logger);
     }
 

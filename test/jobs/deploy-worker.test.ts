@@ -175,6 +175,18 @@ describe('deploy worker', () => {
     await slack.waitFor(() => threadText(failed).includes('❌ Deployment failed'));
   });
 
+  it('keeps the old server when the new one crashes', async () => {
+    await start();
+    const old = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+
+    const failed = await waitForStatus((await deploy('crashing')).id, ['failed', 'serving']);
+
+    expect(failed.status).toBe('failed');
+    expect(failed.failureMessage).toContain(`deployment #${old.id} keeps serving`);
+    expect(failed.failureMessage).toContain('replace: stop_first');
+    expect((await runtime.runStore.require(old.id)).status).toBe('serving');
+  });
+
   it('rejects an adapter from an unfinished run', async () => {
     await start();
     const training = await runtime.runStore.create({ kind: 'train', recipe: 'good', vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {} });
