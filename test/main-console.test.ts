@@ -1,0 +1,67 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { RunStore } from '../src/jobs/run-store.js';
+import { systemClock } from '../src/jobs/clock.js';
+import { startRedis, uniquePrefix, type TestRedis } from './support/redis.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+let redis: TestRedis;
+let workDir: string;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  workDir = mkdtempSync(path.join(os.tmpdir(), 'trainops-console-e2e-'));
+});
+
+afterAll(async () => {
+  await redis?.stop();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('trainops console', () => {
+  it('trains the demo recipe from piped input', async () => {
+    const python = spawnSync('bash', [path.join(repoRoot, 'scripts/python-env.sh')], { encoding: 'utf8' }).stdout.trim();
+    const prefix = uniquePrefix('console-e2e');
+    const config = readFileSync(path.join(repoRoot, 'config/demo.yaml'), 'utf8')
+      .replace('redisPrefix: trainops-demo', `redisPrefix: ${prefix}`)
+      .replace('workdir: .trainops/demo', `workdir: ${path.join(workDir, 'vm')}`)
+      .replace('dataset: python/', `dataset: ${path.join(repoRoot, 'python')}/`);
+    const configPath = path.join(workDir, 'demo.yaml');
+    writeFileSync(configPath, config);
+
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/trainops.mjs'), 'console'], {
+      cwd: workDir,
+      env: { ...process.env, TRAINOPS_CONFIG: configPath, TRAINOPS_PYTHON: python, REDIS_URL: redis.url, LOG_LEVEL: 'info' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdin.end('/train demo on local steps=4\n');
+
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+
+    expect(output).toContain('已排队：#1 demo 在 local');
+    expect(output).toContain('所有运行已结束。');
+    expect(code, output).toBe(0);
+
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    try {
+      const run = await new RunStore(connection, prefix, systemClock).get('1');
+      expect(run?.status).toBe('succeeded');
+      expect(run?.step).toBe(4);
+      expect(run?.overrides).toEqual({ steps: 4 });
+    } finally {
+      connection.disconnect();
+    }
+    expect(readFileSync(path.join(workDir, '.trainops/console.log'), 'utf8')).toContain('console starting');
+  });
+});
