@@ -18,7 +18,6 @@ import { launchRun, signalRun } from '../remote/launcher.js';
 import { syncCode } from '../remote/code-sync.js';
 import { ensureVmRunning, type VmControl } from '../remote/vm-control.js';
 import type { Clock } from './clock.js';
-import { classifyFailure, finalStatusFor } from './failure-classifier.js';
 import type { KindJobContext } from './deploy-steps.js';
 import { queueDeployAfterTraining } from './deploy-after.js';
 import { processDeployRun } from './deploy-worker.js';
@@ -28,8 +27,9 @@ import { failureInputFromRecord, type RunFailureInput } from './run-failure.js';
 import { prepareRestartedAttempt } from './run-restart.js';
 import { formatDuration } from './run-reporter.js';
 import { runDirOf } from './run-dir.js';
-import { followRun, readChartPoints, type FollowOutcome } from './run-follow.js';
+import { followRun, readChartPoints } from './run-follow.js';
 import { buildRunJson, UnknownOverrideError } from './run-json.js';
+import { finishRun, settleAttempt } from './run-outcome.js';
 import { RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
 import { isFinalStatus } from './run-state.js';
 import type { RunStore } from './run-store.js';
@@ -117,7 +117,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
   const inputError = findInputError(run, recipe, vm);
   if (inputError || !vm || recipe?.kind !== 'train') {
     const failureMessage = inputError ? thread.translate(inputError.key, inputError.params) : undefined;
-    await deps.onRunFailure?.(failureInputFromRecord(await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage }, logger)));
+    await deps.onRunFailure?.(failureInputFromRecord(await finishRun(deps, run, 'failed', { failureClass: 'config_error', failureMessage }, logger)));
     throw new UnrecoverableError(`run #${runId}: recipe "${run.recipe}" or VM "${run.vm}" is not in the config, or the recipe is not a train recipe`);
   }
 
@@ -132,11 +132,11 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    await settle(deps, result, vm, logger);
+    await settleAttempt(deps, result, vm, logger);
   } catch (error) {
     if (error instanceof WaitingError) throw error;
     if (error instanceof UnknownOverrideError) {
-      await deps.onRunFailure?.(failureInputFromRecord(await finish(deps, run, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger)));
+      await deps.onRunFailure?.(failureInputFromRecord(await finishRun(deps, run, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger)));
       throw new UnrecoverableError(error.message);
     }
     const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
@@ -144,7 +144,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
     if (attemptsLeft <= 0) {
       const current = await store.require(runId);
       if (!isFinalStatus(current.status) && !current.launchedAt) {
-        const ended = await finish(deps, current, 'failed', { failureClass: 'unknown', failureMessage: (error as Error).message }, logger);
+        const ended = await finishRun(deps, current, 'failed', { failureClass: 'unknown', failureMessage: (error as Error).message }, logger);
         await deps.onRunFailure?.(failureInputFromRecord(ended));
       }
     }
@@ -192,7 +192,7 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
   }
 
   run = await store.require(run.id);
-  if (run.cancelRequestedBy && !run.launchedAt) return finish(deps, run, 'cancelled', {}, logger);
+  if (run.cancelRequestedBy && !run.launchedAt) return finishRun(deps, run, 'cancelled', {}, logger);
 
   const host = await hosts.get(run.vm);
   let codeDir = run.codeDir;
@@ -228,82 +228,6 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
     await signalRun(host, runDir, 'TERM');
   }
   return run;
-}
-
-/** Stores and announces how the attempt ended. */
-async function settle(deps: RunWorkerDeps, result: FollowOutcome, vm: VmConfig, logger: Logger): Promise<void> {
-  const run = result.run;
-  if (result.end?.status === 'succeeded') {
-    const ended = await finish(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath, exitCode: result.exitCode ?? undefined }, logger, vm);
-    await queueDeployAfterTraining(deps, ended, logger);
-    return;
-  }
-  if (result.reason === 'unreachable') {
-    const patch = result.vmPowerState
-      ? { failureClass: 'evicted' as const, failureMessage: `host unreachable and the VM is ${result.vmPowerState} in Azure` }
-      : { failureClass: 'unreachable' as const, failureMessage: 'host unreachable' };
-    await finish(deps, run, 'lost', patch, logger, vm);
-    await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: null, exitCode: null, hostReachable: false });
-    return;
-  }
-
-  const endEvent = result.end ? { status: result.end.status, step: result.end.step, error: result.end.error } : null;
-  const logTail = await readLogTail(deps, run, vm);
-  const classification = classifyFailure({
-    endEvent,
-    exitCode: result.exitCode,
-    logTail,
-    hostReachable: true,
-    cancelledBy: run.cancelRequestedBy,
-  });
-  await finish(
-    deps,
-    run,
-    finalStatusFor(classification.failureClass),
-    { failureClass: classification.failureClass, failureMessage: classification.detail, exitCode: result.exitCode ?? undefined },
-    logger,
-    vm,
-  );
-  await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent, exitCode: result.exitCode, hostReachable: true, logTail });
-}
-
-/** Moves the run to a final status, records the attempt's end, and posts the outcome. */
-async function finish(
-  deps: RunWorkerDeps,
-  run: RunRecord,
-  status: RunStatus,
-  patch: Partial<RunRecord>,
-  logger: Logger,
-  vm?: VmConfig,
-): Promise<RunRecord> {
-  const endedAt = deps.clock.now().toISOString();
-  const ended = await deps.store.update(run.id, (stored) => {
-    if (isFinalStatus(stored.status)) return undefined;
-    return {
-      ...patch,
-      status,
-      endedAt,
-      attempts: stored.attempts.map((entry) =>
-        entry.attempt === stored.attempt ? { ...entry, endedAt, status, failureClass: patch.failureClass, reason: patch.failureMessage } : entry,
-      ),
-    };
-  });
-  logger.info({ status: ended.status, failureClass: ended.failureClass }, 'run ended');
-  const points = vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(vm, ended.id), logger) : [];
-  await deps.thread.postOutcome(ended, points);
-  return ended;
-}
-
-/** The end of train.log, where OOM and non-finite loss messages show; empty when unreadable. */
-async function readLogTail(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig): Promise<string> {
-  try {
-    const host = await deps.hosts.get(run.vm);
-    const logPath = await host.resolvePath(`${runDirOf(vm, run.id)}/train.log`);
-    const result = await host.exec(['tail', '-n', '50', '--', logPath], { timeoutMs: 20_000 });
-    return result.code === 0 ? result.stdout : '';
-  } catch {
-    return '';
-  }
 }
 
 function followDeps(deps: RunWorkerDeps, logger: Logger): Parameters<typeof followRun>[0] {

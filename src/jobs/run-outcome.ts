@@ -1,0 +1,91 @@
+/**
+ * The end of a train run's attempt: classifies how it ended, stores the final status
+ * with the attempt's record, then posts the outcome and hands failures to failure
+ * handling. The run is always stored before anything is announced.
+ */
+import type { Logger } from 'pino';
+
+import type { VmConfig } from '../config/schema.js';
+import { queueDeployAfterTraining } from './deploy-after.js';
+import { classifyFailure, finalStatusFor } from './failure-classifier.js';
+import { runDirOf } from './run-dir.js';
+import { readChartPoints, type FollowOutcome } from './run-follow.js';
+import { isFinalStatus } from './run-state.js';
+import type { RunRecord, RunStatus } from './run-types.js';
+import type { RunWorkerDeps } from './run-worker.js';
+
+/** Stores and announces how the attempt ended. */
+export async function settleAttempt(deps: RunWorkerDeps, result: FollowOutcome, vm: VmConfig, logger: Logger): Promise<void> {
+  const run = result.run;
+  if (result.end?.status === 'succeeded') {
+    const ended = await finishRun(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath, exitCode: result.exitCode ?? undefined }, logger, vm);
+    await queueDeployAfterTraining(deps, ended, logger);
+    return;
+  }
+  if (result.reason === 'unreachable') {
+    const patch = result.vmPowerState
+      ? { failureClass: 'evicted' as const, failureMessage: `host unreachable and the VM is ${result.vmPowerState} in Azure` }
+      : { failureClass: 'unreachable' as const, failureMessage: 'host unreachable' };
+    await finishRun(deps, run, 'lost', patch, logger, vm);
+    await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: null, exitCode: null, hostReachable: false });
+    return;
+  }
+
+  const endEvent = result.end ? { status: result.end.status, step: result.end.step, error: result.end.error } : null;
+  const logTail = await readLogTail(deps, run, vm);
+  const classification = classifyFailure({
+    endEvent,
+    exitCode: result.exitCode,
+    logTail,
+    hostReachable: true,
+    cancelledBy: run.cancelRequestedBy,
+  });
+  await finishRun(
+    deps,
+    run,
+    finalStatusFor(classification.failureClass),
+    { failureClass: classification.failureClass, failureMessage: classification.detail, exitCode: result.exitCode ?? undefined },
+    logger,
+    vm,
+  );
+  await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent, exitCode: result.exitCode, hostReachable: true, logTail });
+}
+
+/** Moves the run to a final status, records the attempt's end, and posts the outcome. */
+export async function finishRun(
+  deps: RunWorkerDeps,
+  run: RunRecord,
+  status: RunStatus,
+  patch: Partial<RunRecord>,
+  logger: Logger,
+  vm?: VmConfig,
+): Promise<RunRecord> {
+  const endedAt = deps.clock.now().toISOString();
+  const ended = await deps.store.update(run.id, (stored) => {
+    if (isFinalStatus(stored.status)) return undefined;
+    return {
+      ...patch,
+      status,
+      endedAt,
+      attempts: stored.attempts.map((entry) =>
+        entry.attempt === stored.attempt ? { ...entry, endedAt, status, failureClass: patch.failureClass, reason: patch.failureMessage } : entry,
+      ),
+    };
+  });
+  logger.info({ status: ended.status, failureClass: ended.failureClass }, 'run ended');
+  const points = vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(vm, ended.id), logger) : [];
+  await deps.thread.postOutcome(ended, points);
+  return ended;
+}
+
+/** The end of train.log, where OOM and non-finite loss messages show; empty when unreadable. */
+async function readLogTail(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig): Promise<string> {
+  try {
+    const host = await deps.hosts.get(run.vm);
+    const logPath = await host.resolvePath(`${runDirOf(vm, run.id)}/train.log`);
+    const result = await host.exec(['tail', '-n', '50', '--', logPath], { timeoutMs: 20_000 });
+    return result.code === 0 ? result.stdout : '';
+  } catch {
+    return '';
+  }
+}
