@@ -12,8 +12,9 @@
  * including the three HTTP calls behind `files.uploadV2`: `files.getUploadURLExternal`
  * returns an `upload_url` on this server, the file bytes are POSTed there, and
  * `files.completeUploadExternal` finishes the upload. `conversations.replies` and
- * `conversations.history` return stored messages with their metadata. `apps.connections.open` returns a
- * `ws://` URL on this server; `onSocketModeUrl` lets a test serve that path itself.
+ * `conversations.history` return stored messages with their metadata.
+ * `apps.connections.open` returns `options.socketModeUrl`, or a `ws://` URL on this
+ * server where nothing listens, so a Socket Mode test passes its own WebSocket server.
  */
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -71,7 +72,7 @@ function toApiMessage(message: FakeSlackMessage): Record<string, unknown> {
 
 const JSON_FIELDS = new Set(['blocks', 'attachments', 'view', 'files', 'metadata', 'unfurl']);
 
-export async function startFakeSlack(options: { botUserId?: string; teamId?: string } = {}): Promise<FakeSlack> {
+export async function startFakeSlack(options: { botUserId?: string; teamId?: string; socketModeUrl?: string } = {}): Promise<FakeSlack> {
   const botUserId = options.botUserId ?? 'UBOT000001';
   const teamId = options.teamId ?? 'T00000001';
   const calls: FakeSlackCall[] = [];
@@ -211,7 +212,7 @@ export async function startFakeSlack(options: { botUserId?: string; teamId?: str
         return { ok: true, files: list.map((item) => ({ id: item.id, title: item.title })) };
       }
       case 'apps.connections.open':
-        return { ok: true, url: `${baseUrl.replace(/^http/, 'ws')}/socket-mode` };
+        return { ok: true, url: options.socketModeUrl ?? `${baseUrl.replace(/^http/, 'ws')}/socket-mode` };
       default:
         return { ok: false, error: 'unknown_method' };
     }
