@@ -1,0 +1,221 @@
+/**
+ * One `trainops all` process following many concurrent runs spread over several sshd
+ * VMs. Each run is a stand-in trainer that appends one step event a second. The runs
+ * start with signed `/train` commands, round-robin over the VMs and channels.
+ *
+ * It measures the bot's CPU time and resident memory (from /proc) and its SSH
+ * connections per VM (`ss`). It compares the events written on the VMs with the events
+ * the bot applied (the stored byte offset of each run), and counts the rate of Slack
+ * calls that the fake Slack received.
+ * The steady window runs from the moment every run is running to the first end event,
+ * so it leaves out the launch burst and the final reports.
+ */
+import path from 'node:path';
+
+import { isFinalStatus } from '../src/jobs/run-state.js';
+import type { RunRecord } from '../src/jobs/run-types.js';
+import type { FakeSlackCall } from '../test/support/fake-slack.js';
+import { SIGNING_SECRET, startBotProcess, writeConfig, type BotProcess, type ProcessUsage, type BotRuntime } from './bot-process.js';
+import { benchConfig, MEMBER, readRunEvents, startRig, waitForRuns, type Rig } from './rig.js';
+import { postSigned, signSlashCommand } from './slash-command.js';
+import { connectionsOf } from './ssh-connections.js';
+import { groupBy, maxInWindow } from './stats.js';
+
+export interface LoadOptions {
+  runtime: BotRuntime;
+  runs: number;
+  vms: number;
+  /** Steps per run, one a second: the length of each run. */
+  seconds: number;
+  channels: number;
+}
+
+export interface LoadResult extends LoadOptions {
+  /** Seconds from the first /train to every run running. */
+  launchSeconds: number;
+  steadySeconds: number;
+  runsSucceeded: number;
+  cpu: { steadyPercentOfCore: number; peak5sPercentOfCore: number; totalSeconds: number };
+  memory: { steadyMaxRssMb: number; peakRssMb: number };
+  ssh: { maxOpenPerVm: number[]; openedPerVm: number[] };
+  events: { written: number; applied: number; missed: number; runsBehind: number };
+  slack: {
+    maxPostsPerChannelIn10s: number;
+    /** Shortest time between two chat.postMessage calls to one channel. */
+    minPostGapMs: number;
+    maxPostsPerChannelIn60s: number;
+    maxUpdatesPerMessageIn60s: number;
+    maxUpdatesIn60s: number;
+    steadyCallsPerMinute: number;
+    totalCalls: number;
+  };
+  logs: { warn: number; error: number };
+}
+
+interface UsageSample extends ProcessUsage {
+  at: number;
+}
+
+export async function benchManyRuns(options: LoadOptions): Promise<LoadResult> {
+  const rig = await startRig({ vms: options.vms });
+  try {
+    const config = benchConfig(rig, { recipe: 'bench-load', hyperparameters: { max_steps: options.seconds, step_delay_seconds: 1 }, channel: 'C0BENCH000' });
+    const configPath = await writeConfig(rig.dir, config);
+    const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: path.join(rig.dir, 'bot.log') });
+    const sampler = startSampler(bot, rig.sshds.map((sshd) => sshd.port));
+    try {
+      const startedAt = Date.now();
+      await startRuns(rig, options);
+
+      const running = await waitForRuns(rig, options.runs, (runs) => runs.every((run) => run.status === 'running' || isFinalStatus(run.status)), 300_000);
+      const allRunningAt = Date.now();
+      if (!running.met) console.warn(`only ${running.runs.filter((run) => run.status === 'running').length} of ${options.runs} runs were running after 300 s`);
+
+      const finished = await waitForRuns(rig, options.runs, (runs) => runs.every((run) => isFinalStatus(run.status)), (options.seconds + 300) * 1000);
+      if (!finished.met) console.warn(`runs still active ${options.seconds + 300} s after all were running`);
+      await sleep(5000);
+      const samples = await sampler.stop();
+
+      const events = await compareEvents(rig, finished.runs);
+      const steadyEnd = Math.max(allRunningAt, events.firstEndAt);
+      return {
+        ...options,
+        launchSeconds: (allRunningAt - startedAt) / 1000,
+        steadySeconds: (steadyEnd - allRunningAt) / 1000,
+        runsSucceeded: finished.runs.filter((run) => run.status === 'succeeded').length,
+        cpu: cpuOf(samples.usage, allRunningAt, steadyEnd),
+        memory: {
+          steadyMaxRssMb: mb(Math.max(...samples.usage.filter((sample) => sample.at >= allRunningAt && sample.at <= steadyEnd).map((sample) => sample.rssBytes))),
+          peakRssMb: mb(samples.usage.at(-1)?.peakRssBytes ?? Number.NaN),
+        },
+        ssh: {
+          maxOpenPerVm: rig.sshds.map((sshd) => samples.maxOpen.get(sshd.port) ?? 0),
+          openedPerVm: rig.sshds.map((sshd) => samples.seen.get(sshd.port)?.size ?? 0),
+        },
+        events: { written: events.written, applied: events.applied, missed: events.written - events.applied, runsBehind: events.runsBehind },
+        slack: slackRates(rig.slack.calls, allRunningAt, steadyEnd),
+        logs: bot.logLevels(),
+      };
+    } finally {
+      await sampler.stop();
+      await bot.stop();
+    }
+  } finally {
+    await rig.stop();
+  }
+}
+
+async function startRuns(rig: Rig, options: LoadOptions): Promise<void> {
+  const endpoint = `http://127.0.0.1:${rig.httpPort}/slack/commands`;
+  const responseBase = rig.slack.url.replace(/\/api\/$/, '');
+  const results = await Promise.all(
+    Array.from({ length: options.runs }, (_, index) => {
+      const vm = `vm${(index % options.vms) + 1}`;
+      const channelId = `C0BENCH${String(index % options.channels).padStart(3, '0')}`;
+      const request = signSlashCommand({ command: '/train', text: `bench-load on ${vm}`, userId: MEMBER, channelId, triggerId: `load.${index + 1}`, responseBase }, SIGNING_SECRET, new Date());
+      return postSigned(endpoint, request);
+    }),
+  );
+  const rejected = results.filter((result) => result.status !== 200).length;
+  if (rejected > 0) throw new Error(`${rejected} of ${options.runs} /train commands were not acked with HTTP 200`);
+}
+
+/** Samples the bot's CPU and memory every second and its SSH connections every 5 s, until stopped. */
+function startSampler(bot: BotProcess, sshPorts: number[]) {
+  const usage: UsageSample[] = [];
+  const maxOpen = new Map<number, number>();
+  const seen = new Map<number, Set<string>>();
+  let stopped = false;
+
+  const loop = (async () => {
+    for (let tick = 0; !stopped; tick += 1) {
+      usage.push({ at: Date.now(), ...(await bot.usage()) });
+      if (tick % 5 === 0) {
+        const connections = await connectionsOf(bot.pid, sshPorts);
+        for (const [port, group] of groupBy(connections, (connection) => String(connection.peerPort))) {
+          maxOpen.set(Number(port), Math.max(maxOpen.get(Number(port)) ?? 0, group.length));
+          const locals = seen.get(Number(port)) ?? new Set<string>();
+          for (const connection of group) locals.add(connection.local);
+          seen.set(Number(port), locals);
+        }
+      }
+      await sleep(1000);
+    }
+  })();
+
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { usage, maxOpen, seen };
+    },
+  };
+}
+
+/** Compares the step events on each VM with the byte offset and step the bot stored for the run. */
+async function compareEvents(rig: Rig, runs: RunRecord[]) {
+  let written = 0;
+  let applied = 0;
+  let runsBehind = 0;
+  let firstEndAt = Number.POSITIVE_INFINITY;
+  for (const run of runs) {
+    const sshd = rig.sshds[Number(run.vm.replace('vm', '')) - 1]!;
+    const file = await readRunEvents(sshd, run.id);
+    let bytes = 0;
+    file.lines.forEach((line, index) => {
+      const event = file.events[index]!;
+      bytes += Buffer.byteLength(line) + 1;
+      if (event.type === 'end') firstEndAt = Math.min(firstEndAt, Date.parse(event.time));
+      if (event.type !== 'step') return;
+      written += 1;
+      if (bytes <= run.eventOffset) applied += 1;
+    });
+    if (run.eventOffset < file.bytes) runsBehind += 1;
+  }
+  return { written, applied, runsBehind, firstEndAt };
+}
+
+function cpuOf(samples: UsageSample[], from: number, to: number): LoadResult['cpu'] {
+  const inWindow = samples.filter((sample) => sample.at >= from && sample.at <= to);
+  const first = inWindow[0];
+  const last = inWindow.at(-1);
+  const steady = first && last && last.at > first.at ? ((last.cpuMs - first.cpuMs) / (last.at - first.at)) * 100 : Number.NaN;
+  let peak = 0;
+  for (let index = 5; index < samples.length; index += 1) {
+    const [start, end] = [samples[index - 5]!, samples[index]!];
+    peak = Math.max(peak, ((end.cpuMs - start.cpuMs) / (end.at - start.at)) * 100);
+  }
+  return { steadyPercentOfCore: steady, peak5sPercentOfCore: peak, totalSeconds: (samples.at(-1)?.cpuMs ?? 0) / 1000 };
+}
+
+function slackRates(calls: readonly FakeSlackCall[], from: number, to: number): LoadResult['slack'] {
+  const posts = calls.filter((call) => call.method === 'chat.postMessage');
+  const updates = calls.filter((call) => call.method === 'chat.update');
+  const postsByChannel = [...groupBy(posts, (call) => String(call.body.channel)).values()].map((group) => group.map((call) => call.time));
+  const updatesByMessage = [...groupBy(updates, (call) => `${String(call.body.channel)}:${String(call.body.ts)}`).values()].map((group) => group.map((call) => call.time));
+  let minPostGapMs = Number.POSITIVE_INFINITY;
+  for (const group of groupBy(posts, (call) => String(call.body.channel)).values()) {
+    for (let index = 1; index < group.length; index += 1) {
+      const gap = group[index]!.time - group[index - 1]!.time;
+      if (gap < minPostGapMs) minPostGapMs = gap;
+    }
+  }
+  const steadyCalls = calls.filter((call) => call.time >= from && call.time <= to).length;
+  return {
+    maxPostsPerChannelIn10s: Math.max(0, ...postsByChannel.map((times) => maxInWindow(times, 10_000))),
+    minPostGapMs,
+    maxPostsPerChannelIn60s: Math.max(0, ...postsByChannel.map((times) => maxInWindow(times, 60_000))),
+    maxUpdatesPerMessageIn60s: Math.max(0, ...updatesByMessage.map((times) => maxInWindow(times, 60_000))),
+    maxUpdatesIn60s: maxInWindow(updates.map((call) => call.time), 60_000),
+    steadyCallsPerMinute: to > from ? (steadyCalls / (to - from)) * 60_000 : Number.NaN,
+    totalCalls: calls.length,
+  };
+}
+
+function mb(bytes: number): number {
+  return bytes / (1024 * 1024);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
