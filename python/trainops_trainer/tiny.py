@@ -6,6 +6,7 @@ deterministic and cached on disk, so a resumed run starts from the same base wei
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -117,7 +118,9 @@ def build_tiny_model(name: str, tokenizer):
 
 def ensure_tiny_model(name: str) -> Path:
     """Return the folder of the cached tiny model, building it on first use."""
-    target = tiny_cache_root() / f"{name}-v{TINY_BUILD_VERSION}"
+    # The tokenizer is trained on the sample rows, so the cache key covers them too.
+    corpus_hash = hashlib.sha1("\n".join(_corpus()).encode("utf-8")).hexdigest()[:10]
+    target = tiny_cache_root() / f"{name}-v{TINY_BUILD_VERSION}-{corpus_hash}"
     if (target / "config.json").exists() and (target / "tokenizer.json").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
