@@ -86,8 +86,14 @@ export class Announcer {
     const { chat } = this.options;
     const findEarlierPost = chat.findAnnouncement
       ? async () => {
-          const found = await this.send(`find ${key}`, async () => chat.findAnnouncement?.(message.channel, message.threadTs, key));
-          return found === undefined ? undefined : JSON.stringify(found);
+          try {
+            const found = await this.send(`find ${key}`, async () => chat.findAnnouncement?.(message.channel, message.threadTs, key));
+            return found === undefined ? undefined : JSON.stringify(found);
+          } catch (error) {
+            // Without the lookup (a missing history scope, say) a repeat beats a lost message.
+            this.options.logger.warn({ err: error, key }, 'could not look for an earlier post; posting, which may repeat it');
+            return undefined;
+          }
         }
       : undefined;
     const record = await this.once(

@@ -76,6 +76,18 @@ describe('Announcer', () => {
     expect(slack.callsOf('chat.postMessage').filter((call) => call.body.channel === channel)).toHaveLength(2);
   });
 
+  it('posts when the lookup fails', async () => {
+    const keys = runKeys(`${server.prefix}${uniquePrefix('ann')}`);
+    const sender = new Announcer({ chat: new SlackChat({ token: 'x', slackApiUrl: slack.url }), redis, keys, clock: systemClock, logger: pino({ level: 'silent' }) });
+    const channel = uniquePrefix('C');
+    await redis.set(`${keys.announcement('run:4:end:a1')}:tried`, '1');
+    slack.errorNext('conversations.history', 1, 'missing_scope');
+
+    const posted = await sender.post('run:4:end:a1', { channel, text: '✅ 训练完成' });
+
+    expect(slack.messages.get(`${channel}:${posted.ts}`)?.text).toBe('✅ 训练完成');
+  });
+
   it('obeys Retry-After and still delivers the final message', async () => {
     const sender = announcer();
     const channel = uniquePrefix('C');
