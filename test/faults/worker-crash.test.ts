@@ -129,7 +129,12 @@ describe('worker crashes', () => {
     const ended = await Promise.all(runs.map((run) => waitForRun(runtime, run.id, (current) => ['succeeded', 'failed', 'lost'].includes(current.status))));
 
     for (const [index, run] of runs.entries()) {
-      expect(ended[index]?.status).toBe('succeeded');
+      // The failure fields are in the comparison so a failure shows its class and message.
+      expect({ status: ended[index]?.status, failureClass: ended[index]?.failureClass, failureMessage: ended[index]?.failureMessage }).toEqual({
+        status: 'succeeded',
+        failureClass: undefined,
+        failureMessage: undefined,
+      });
       expect(await countLaunches(config, 'gpu1', run.id)).toBe(1);
       expect(progressReplies(run).map((text) => Number(/^步数 (\d+)/.exec(text)?.[1]))).toEqual(Array.from({ length: 10 }, (_, step) => step + 1));
       expect(threadReplies(slack, run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
