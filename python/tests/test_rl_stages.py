@@ -99,14 +99,18 @@ def test_dpo_stage_from_sft_adapter(tmp_path, sft_adapter):
     start = events[0]
     steps = [e for e in events if e["type"] == "step"]
     assert code == 0, events[-1]
-    assert (start["stage"], start["train_rows"], start["data_report"]["format"]) == ("dpo", 4, "preference")
+    assert start["stage"] == "dpo"
+    assert start["train_rows"] == 4
+    assert start["data_report"]["format"] == "preference"
     assert [s["step"] for s in steps] == [1, 2]
-    assert all(isinstance(s["reward_mean"], float) and 0 <= s["reward_accuracy"] <= 1 for s in steps)
+    for step in steps:
+        assert isinstance(step["reward_mean"], float)
+        assert 0 <= step["reward_accuracy"] <= 1
     assert (tmp_path / "output" / "completed").exists()
     assert json.loads((tmp_path / "output" / "adapter_config.json").read_text())["peft_type"] == "LORA"
 
 
-def test_grpo_stage_with_every_reward(tmp_path, sft_adapter, judge_server):
+def test_grpo_stage_with_all_rewards(tmp_path, sft_adapter, judge_server):
     data = write_jsonl(tmp_path / "prompts.jsonl", PROMPTS)
     url = f"http://127.0.0.1:{judge_server.server_address[1]}/v1"
 
@@ -117,7 +121,8 @@ def test_grpo_stage_with_every_reward(tmp_path, sft_adapter, judge_server):
     events = stage_events(tmp_path)
     steps = [e for e in events if e["type"] == "step"]
     assert code == 0, events[-1]
-    assert events[0]["stage"] == "grpo" and events[0]["data_report"]["format"] == "prompt"
+    assert events[0]["stage"] == "grpo"
+    assert events[0]["data_report"]["format"] == "prompt"
     for step in steps:
         for field in ("reward_mean", "reward_std", "kl", "completion_length", "reward_format", "reward_answer",
                       "reward_length"):
@@ -129,7 +134,7 @@ def test_grpo_stage_with_every_reward(tmp_path, sft_adapter, judge_server):
     assert (tmp_path / "output" / "completed").exists()
 
 
-def test_grpo_fails_clearly_when_the_judge_is_down(tmp_path):
+def test_grpo_judge_down_fails_clearly(tmp_path):
     data = write_jsonl(tmp_path / "prompts.jsonl", PROMPTS)
     url = f"http://127.0.0.1:{closed_port()}/v1"
 
@@ -139,7 +144,8 @@ def test_grpo_fails_clearly_when_the_judge_is_down(tmp_path):
     end = stage_events(tmp_path)[-1]
     assert code == 1
     assert end["error"]["type"] == "dependency_error"
-    assert url in end["error"]["message"] and "unreachable" in end["error"]["message"]
+    assert url in end["error"]["message"]
+    assert "unreachable" in end["error"]["message"]
 
 
 @pytest.mark.parametrize("stage,rows,message", [
@@ -153,7 +159,7 @@ def test_grpo_fails_clearly_when_the_judge_is_down(tmp_path):
      "rows without a reference `answer`"),
     ("grpo", [{"prompt": ""}], "rows where `prompt` is empty"),
 ])
-def test_bad_rl_data_is_a_data_error(tmp_path, stage, rows, message):
+def test_bad_rl_data_is_data_error(tmp_path, stage, rows, message):
     data = write_jsonl(tmp_path / "rows.jsonl", rows)
 
     code = run_train(train_values(tmp_path, stage=stage, dataset=str(data), **RL_STEPS, **GRPO_OPTIONS))
@@ -164,7 +170,7 @@ def test_bad_rl_data_is_a_data_error(tmp_path, stage, rows, message):
     assert message in end["error"]["message"]
 
 
-def test_grpo_reads_sft_rows_as_prompts_with_references(prompter):
+def test_grpo_reads_sft_rows_as_prompts(prompter):
     from conftest import SAMPLE_DATA
     from trainops_trainer.rl.data import load_rl_data
 
@@ -175,3 +181,18 @@ def test_grpo_reads_sft_rows_as_prompts_with_references(prompter):
     assert data.report["format"] == "medical-r1"
     assert data.rows["answer"][0] == first["response (content)"].strip()
     assert data.rows["prompt"][0].endswith("<|assistant|>\n")
+
+
+@pytest.mark.parametrize("stage", ["dpo", "grpo"])
+def test_rl_stage_stops_on_nan_loss(tmp_path, sft_adapter, stage):
+    rows = PREFERENCES if stage == "dpo" else PROMPTS
+    data = write_jsonl(tmp_path / "rows.jsonl", rows)
+
+    code = run_train(train_values(tmp_path, stage=stage, dataset=str(data), debug_nan_at_step=2,
+                                  **{"from": str(sft_adapter)}, **RL_STEPS, **GRPO_OPTIONS))
+
+    events = stage_events(tmp_path)
+    assert code == 1
+    assert events[-1]["error"]["type"] == "diverged"
+    assert "at step 2" in events[-1]["error"]["message"]
+    assert not (tmp_path / "output" / "completed").exists()

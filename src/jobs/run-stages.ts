@@ -28,12 +28,12 @@ export function isRlStage(stage: string | undefined): boolean {
   return stage !== undefined && RL_STAGES.has(stage);
 }
 
-/** Stage label as people read it: `SFT`, `GRPO`. */
+/** Returns the stage name as people read it: `SFT`, `GRPO`. */
 export function stageLabel(stage: string): string {
   return stage.toUpperCase();
 }
 
-/** Returns the summaries after one `start` or `step` event; other events leave them as they are. */
+/** Returns the summaries after one `start` or `step` event. Other events leave them as they are. */
 export function recordStageEvent(summaries: readonly StageSummary[] | undefined, event: TrainerEvent): StageSummary[] | undefined {
   if (event.type === 'start') {
     if (typeof event.stage !== 'string') return summaries ? [...summaries] : undefined;
@@ -68,19 +68,19 @@ export function recordStageEvent(summaries: readonly StageSummary[] | undefined,
 }
 
 /**
- * The part of a reply key that tells stages apart, since each stage counts its steps from 1.
- * Empty for the first stage, so replies of single-stage runs keep their keys.
+ * Returns the part of a reply key that distinguishes stages, since each stage counts its steps
+ * from 1. It is empty for the first stage, so replies of single-stage runs keep their keys.
  */
 export function stageKeyPart(run: Pick<RunRecord, 'stageIndex'>): string {
   return run.stageIndex === undefined || run.stageIndex === 0 ? '' : `:g${run.stageIndex}`;
 }
 
-/** The summary of the stage the run is in now. */
+/** Returns the summary of the stage the run is in now. */
 export function currentStage(run: RunRecord): StageSummary | undefined {
   return run.stages?.find((summary) => summary.index === (run.stageIndex ?? 0) && summary.stage === run.stage);
 }
 
-/** The root's stage field (`阶段 2/2：GRPO`), shown for chains and for RL stages. */
+/** Formats the root's stage field (`阶段 2/2：GRPO`), shown for chains and for RL stages. */
 export function formatStageField(run: RunRecord, t: Translate): string | undefined {
   if (run.stage === undefined) return undefined;
   const count = run.stageCount ?? 1;
@@ -88,14 +88,14 @@ export function formatStageField(run: RunRecord, t: Translate): string | undefin
   return t('rl.root.stage', { index: (run.stageIndex ?? 0) + 1, count, stage: stageLabel(run.stage) });
 }
 
-/** The root's reward field, in place of loss while an RL stage runs; undefined for other stages. */
+/** Formats the root's reward field, shown in place of loss while an RL stage runs. Other stages get undefined. */
 export function formatRewardField(run: RunRecord, t: Translate, format: (value: number) => string): string | undefined {
   if (!isRlStage(run.stage)) return undefined;
   const reward = currentStage(run)?.rewardMean;
   return t('rl.root.reward', { reward: reward === undefined ? t('runs.root.unknown') : format(reward) });
 }
 
-/** One line per stage for the final message of a chained or RL run; empty for a plain SFT run. */
+/** Formats one line per stage for the final message of a chained or RL run. A plain SFT run gets none. */
 export function formatStageSummary(run: RunRecord, t: Translate, format: (value: number) => string): string[] {
   const summaries = run.stages ?? [];
   if (!summaries.some((summary) => summary.count > 1 || isRlStage(summary.stage))) return [];

@@ -1,7 +1,7 @@
 /**
- * Chained and RL stages in a run thread: the trainer's start and step events of an SFT
- * stage and a GRPO stage go through applyRunEvents, and the root, the progress replies
- * and the final message show the stage, the reward and one summary for the chain.
+ * Chained and RL stages in a run thread. Start and step events of an SFT stage and a GRPO
+ * stage go through applyRunEvents. The root, the progress replies and the final message
+ * then show the stage, the reward and one summary for the chain.
  */
 import { describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-"""What the DPO and GRPO stages share: prompts, the model with its starting adapter, arguments."""
+"""Shared parts of the DPO and GRPO stages: prompts, the model with its starting adapter, arguments."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def load_prompter(config: TrainConfig):
 
 
 def starting_adapter(context: StageContext) -> str | None:
-    """The adapter this stage starts from: an earlier stage's (`from` in a chain) or a path in `from`."""
+    """Return the adapter this stage starts from: an earlier stage's (`from` in a chain) or a path in `from`."""
     if context.adapter_from:
         return context.adapter_from
     source = context.config.from_stage
@@ -38,7 +38,7 @@ def starting_adapter(context: StageContext) -> str | None:
 
 
 def load_policy(context: StageContext):
-    """The base model with the starting adapter (trainable), or with a fresh LoRA adapter when there is none."""
+    """Load the base model with the starting adapter (trainable), or with a new LoRA adapter when there is none."""
     from transformers import set_seed
 
     config = context.config
@@ -56,8 +56,6 @@ def rl_arguments_kwargs(config: TrainConfig, output_dir: str) -> dict:
 
     kwargs = training_arguments_kwargs(config, output_dir)
     kwargs["beta"] = DEFAULT_BETA[config.stage] if config.beta is None else config.beta
-    # TRL configs default to gradient checkpointing on; training_arguments_kwargs sets the transformers 5 name.
-    kwargs["gradient_checkpointing"] = config.gradient_checkpointing
-    # The reference is the starting adapter; dropout would make policy and reference differ at step 0.
+    # The reference is the starting adapter, and dropout would make policy and reference differ at step 0.
     kwargs["disable_dropout"] = True
     return kwargs

@@ -43,7 +43,7 @@ class ProblemSet:
 
 
 def _messages(value: Any) -> list[dict[str, str]] | None:
-    """A list of {role, content} messages, or None when `value` is not one."""
+    """Return `value` as a list of {role, content} messages, or None when it is not one."""
     if not isinstance(value, list) or not value:
         return None
     for message in value:
@@ -79,7 +79,7 @@ def _assistant_text(value: str | list[dict[str, str]]) -> str:
 
 
 def _split_implicit_prompt(chosen: list[dict], rejected: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
-    """TRL's implicit-prompt chat form: the shared leading turns are the prompt."""
+    """Split TRL's implicit-prompt chat form: the shared leading turns are the prompt."""
     shared = 0
     while shared < min(len(chosen), len(rejected)) - 1 and chosen[shared] == rejected[shared]:
         shared += 1
@@ -107,7 +107,7 @@ def _finish(raw: RawData, report: dict[str, Any], rows: dict[str, list], problem
 
 
 def analyse_preferences(raw: RawData, prompter: Prompter) -> RlData:
-    """Preference rows -> text `prompt`, `chosen`, `rejected` in the SFT stage's prompt layout."""
+    """Render preference rows as text `prompt`, `chosen`, `rejected` in the SFT stage's prompt layout."""
     columns = {key for row in raw.rows for key in row}
     for name in PREFERENCE_FIELDS[1:]:
         if name not in columns:
@@ -151,7 +151,7 @@ def analyse_preferences(raw: RawData, prompter: Prompter) -> RlData:
 
 
 def analyse_prompts(raw: RawData, data_format: str | None, prompter: Prompter, needs_answer: bool) -> RlData:
-    """Prompt rows (or SFT rows, whose answer becomes the reference) -> text `prompt`, `question`, `answer`."""
+    """Render prompt rows (or SFT rows, whose answer becomes the reference) as `prompt`, `question`, `answer`."""
     detected = data_format is None
     columns = {key for row in raw.rows for key in row}
     if data_format is None:

@@ -25,7 +25,7 @@ GRPO_STEP_FIELDS = {"reward": "reward_mean", "reward_std": "reward_std", "kl": "
 
 
 def build_reward_functions(config: TrainConfig) -> tuple[list, list[float], list[str]]:
-    """Reward functions, their weights and names, from the `rewards` option; checks the judge is up."""
+    """Build the reward functions, weights and names of the `rewards` option, and check that the judge is up."""
     functions, weights, names = [], [], []
     for spec in parse_reward_spec(config.rewards):
         if spec.name == "format":
@@ -79,9 +79,12 @@ def build_grpo_trainer(context: StageContext):
     model = load_policy(context)
     # Completions end where the SFT stage taught answers to end: the template's end-of-turn token.
     eos = model.generation_config.eos_token_id
-    eos = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    if eos is None:
+        eos = []
+    elif isinstance(eos, int):
+        eos = [eos]
     if prompter.end.token_id not in eos:
-        model.generation_config.eos_token_id = eos + [prompter.end.token_id]
+        model.generation_config.eos_token_id = list(eos) + [prompter.end.token_id]
 
     resume_from = find_resume_checkpoint(context.output_dir, config.resume)
     if resume_from:

@@ -33,7 +33,7 @@ MAX_PARALLEL_REQUESTS = 8
 
 
 def parse_score(text: str) -> float | None:
-    """`Score: 7` -> 0.7; the first number when the label is missing; None when there is none."""
+    """Parse `Score: 7` as 0.7, or the first number when the label is missing. Return None without a number."""
     match = SCORE_PATTERN.search(text) or NUMBER_PATTERN.search(text)
     if not match:
         return None
@@ -41,7 +41,7 @@ def parse_score(text: str) -> float | None:
 
 
 class JudgeClient:
-    """Scores (question, reference, answer) triples with a chat model; every network failure is a DependencyError."""
+    """Client that scores (question, reference, answer) triples with a chat model. Network failures raise DependencyError."""
 
     def __init__(self, base_url: str, model: str | None, api_key: str | None, timeout_seconds: float):
         if not base_url or not base_url.startswith(("http://", "https://")):
@@ -65,19 +65,19 @@ class JudgeClient:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as error:
-            raise DependencyError(f"judge model at {url} answered HTTP {error.code}; check `judge_url` and "
+            raise DependencyError(f"judge model at {url} returned HTTP {error.code}; check `judge_url` and "
                                   "`judge_model`") from None
         except (urllib.error.URLError, TimeoutError, OSError) as error:
             reason = getattr(error, "reason", error)
-            raise DependencyError(f"judge model at {url} is unreachable or did not answer within "
+            raise DependencyError(f"judge model at {url} is unreachable or timed out after "
                                   f"{self.timeout:g} s ({reason}); start the deployment or remove `judge` "
                                   "from `rewards`") from None
         except json.JSONDecodeError:
-            raise DependencyError(f"judge model at {url} did not answer with JSON; is `judge_url` an "
-                                  "OpenAI-compatible endpoint ending in /v1?") from None
+            raise DependencyError(f"judge model at {url} returned a response that is not JSON; set `judge_url` "
+                                  "to an OpenAI-compatible endpoint ending in /v1") from None
 
     def check(self) -> str:
-        """Fail before training when the judge is down; return the model name to use."""
+        """Raise before training when the judge is down, and return the model name to use."""
         listing = self._request("/models")
         names = [m.get("id") for m in listing.get("data", []) if isinstance(m, dict)]
         if self.model:
@@ -101,7 +101,8 @@ class JudgeClient:
         try:
             text = reply["choices"][0]["message"]["content"] or ""
         except (KeyError, IndexError, TypeError):
-            raise DependencyError(f"judge model at {self.base_url} answered without choices[0].message") from None
+            raise DependencyError(f"judge model at {self.base_url} returned a response without "
+                                  "choices[0].message") from None
         value = parse_score(text)
         if value is None:
             logger.warning("judge reply has no score: %r", text[:200])

@@ -1,9 +1,9 @@
 """GRPO reward functions: format, answer, length and an optional judge model.
 
 Each reward takes the completions TRL generated and the row columns it passes along
-(`answer` holds the reference), and returns one float per completion. `parse_rewards`
-turns a recipe's `rewards` option (`format:0.5,answer:1`) into functions and weights,
-which TRL sums per completion (`GRPOConfig.reward_weights`).
+(`answer` contains the reference), and returns one float per completion.
+`parse_reward_spec` reads a recipe's `rewards` option (`format:0.5,answer:1`) into names
+and weights, and TRL sums the weighted rewards per completion (`GRPOConfig.reward_weights`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ OPTION_LETTERS = "A-H"
 REFERENCE_OPTION = re.compile(
     rf"^\s*(?:答案\s*[:：是为]?\s*|answer\s*(?:is)?\s*[:：]?\s*)?[(（\[]?([{OPTION_LETTERS}])[)）\]]?(?:\s*$|\s*[.．、:：)）]\s*)",
     re.IGNORECASE)
-# Where a completion names its option, most explicit first.
+# Patterns of a completion naming its option, most explicit first.
 COMPLETION_OPTION_PATTERNS = (
     re.compile(rf"答案\s*(?:应该|应|可能)?\s*[是为选:：]?\s*(?:选项)?\s*[(（\[]?([{OPTION_LETTERS}])(?![A-Za-z])"),
     re.compile(rf"\banswer\s*(?:is|:)?\s*(?:option\s*)?[(\[]?([{OPTION_LETTERS}])(?![A-Za-z])", re.IGNORECASE),
@@ -41,7 +41,7 @@ STANDALONE_LETTER = re.compile(rf"(?<![A-Za-z])([{OPTION_LETTERS}])(?![A-Za-z])"
 
 
 def completion_text(completion: Any) -> str:
-    """TRL passes plain strings for text prompts and message lists for chat prompts."""
+    """Return the text of a completion. TRL passes plain strings for text prompts and message lists for chat prompts."""
     if isinstance(completion, str):
         return completion
     if isinstance(completion, list):
@@ -58,7 +58,7 @@ def split_reasoning(text: str) -> tuple[str | None, str]:
 
 
 def normalise_answer(text: str) -> str:
-    """NFKC, lower case, no whitespace, punctuation or symbols: `多休息，多饮水。` == `多休息 多饮水`."""
+    """Normalise with NFKC, lower case and no whitespace, punctuation or symbols: `多休息，多饮水。` == `多休息 多饮水`."""
     text = unicodedata.normalize("NFKC", text).lower()
     return "".join(ch for ch in text if unicodedata.category(ch)[0] not in ("Z", "P", "S", "C"))
 
@@ -69,7 +69,7 @@ def reference_option(reference: str) -> str | None:
 
 
 def chosen_option(answer: str) -> str | None:
-    """The option letter a completion picks, or None when it picks none or several."""
+    """Return the option letter a completion picks, or None when it picks none or several."""
     for pattern in COMPLETION_OPTION_PATTERNS:
         match = pattern.search(answer)
         if match:
@@ -84,7 +84,7 @@ def format_score(text: str) -> float:
 
 
 def answer_score(text: str, reference: str) -> float:
-    """1 for a normalised exact match (or the right option letter), 0.5 when the answer contains the reference."""
+    """Score 1 for a normalised exact match (or the right option letter), 0.5 when the answer contains the reference."""
     _, answer = split_reasoning(text)
     if not answer or not reference or not reference.strip():
         return 0.0
@@ -100,7 +100,7 @@ def answer_score(text: str, reference: str) -> float:
 
 
 def length_penalty(length: int, target: int, limit: int) -> float:
-    """0 up to `target` tokens, falling linearly to -1 at `limit` (the completion length cap)."""
+    """Return 0 up to `target` tokens, falling linearly to -1 at `limit` (the completion length cap)."""
     if length <= target:
         return 0.0
     if limit <= target:
@@ -109,12 +109,12 @@ def length_penalty(length: int, target: int, limit: int) -> float:
 
 
 def format_reward(completions, **kwargs) -> list[float]:
-    """The completion reasons inside <think>...</think> and then answers."""
+    """Score 1 when the completion reasons inside <think>...</think> and then answers."""
     return [format_score(completion_text(c)) for c in completions]
 
 
 def answer_reward(completions, answer=None, **kwargs) -> list[float]:
-    """The answer after the reasoning against the row's reference (`answer` column)."""
+    """Score the answer after the reasoning against the row's reference (`answer` column)."""
     references = answer if answer is not None else [""] * len(completions)
     return [answer_score(completion_text(c), str(r or "")) for c, r in zip(completions, references)]
 
@@ -137,7 +137,7 @@ class RewardSpec:
 
 
 def parse_reward_spec(text: str) -> list[RewardSpec]:
-    """`format:0.5,answer:1,length` -> specs; a name without a weight has weight 1."""
+    """Parse `format:0.5,answer:1,length` into specs. A name without a weight has weight 1."""
     specs: list[RewardSpec] = []
     for part in [p.strip() for p in (text or "").split(",") if p.strip()]:
         name, _, weight_text = part.partition(":")
