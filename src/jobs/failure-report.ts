@@ -2,6 +2,7 @@ import { actions, button, codeBlock, contextLine, limitBlocks, RUN_ACTIONS, sect
 import type { Block } from '../bot/chat-port.js';
 import type { Translate } from '../bot/i18n.js';
 import type { FailureClassification } from './failure-classifier.js';
+import { AUTO_RESTART_ACTOR } from './restart-policy.js';
 import type { AttemptRecord, RunRecord } from './run-types.js';
 
 /**
@@ -111,7 +112,7 @@ function formatAttempt(t: Translate, attempt: AttemptRecord): string {
     : attempt.status
       ? t(`runs.status.${attempt.status}`)
       : t('failure.attemptRunning');
-  const startedBy = attempt.startedBy.startsWith('U') || attempt.startedBy.startsWith('W') ? `<@${attempt.startedBy}>` : attempt.startedBy;
+  const startedBy = attempt.startedBy === AUTO_RESTART_ACTOR ? t('failure.autoActor') : `<@${attempt.startedBy}>`;
   return t('failure.attemptLine', {
     attempt: attempt.attempt,
     startedBy,

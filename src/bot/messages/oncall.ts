@@ -30,6 +30,7 @@ export const oncallMessages: CatalogPair = {
     'failure.attempts': '各次尝试：',
     'failure.attemptLine': '第 {attempt} 次（{startedBy}，{from}）：{outcome}',
     'failure.attemptRunning': '进行中',
+    'failure.autoActor': '自动重启',
     'failure.logsButton': '日志',
     'failure.hint': '用 `/restart #{runId} from=latest|<步数>|scratch` 或下面的按钮重启',
 
@@ -98,6 +99,7 @@ export const oncallMessages: CatalogPair = {
     'failure.attempts': 'Attempts:',
     'failure.attemptLine': 'Attempt {attempt} ({startedBy}, {from}): {outcome}',
     'failure.attemptRunning': 'running',
+    'failure.autoActor': 'automatic restart',
     'failure.logsButton': 'Logs',
     'failure.hint': 'Restart with `/restart #{runId} from=latest|<step>|scratch` or the button below',
 

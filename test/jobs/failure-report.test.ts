@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+
+import { translator } from '../../src/bot/i18n.js';
+import { formatFailureReport, formatResumePoint, LOG_TAIL_CHARS, trimLogTail } from '../../src/jobs/failure-report.js';
+import type { RunRecord } from '../../src/jobs/run-types.js';
+
+const zh = translator('zh-CN');
+const en = translator('en');
+
+const run: RunRecord = {
+  id: '42',
+  kind: 'train',
+  recipe: 'medical-phi4',
+  vm: 'yanshiyiliao',
+  userId: 'U01CHENCHEN',
+  channel: 'CRUNS',
+  threadTs: '1.2',
+  overrides: { lr: 0.0001, epochs: 2 },
+  status: 'failed',
+  attempt: 2,
+  attempts: [
+    { attempt: 1, startedAt: 't', startedBy: 'U01CHENCHEN', status: 'failed', failureClass: 'killed' },
+    { attempt: 2, startedAt: 't', startedBy: 'trainops:auto', resumedFrom: '/runs/42/output/checkpoint-1200' },
+  ],
+  createdAt: 't',
+  updatedAt: 't',
+  eventOffset: 0,
+  lastCheckpoint: { step: 1200, path: '/runs/42/output/checkpoint-1200' },
+};
+
+describe('trimLogTail', () => {
+  it('keeps the last 20 lines', () => {
+    const log = Array.from({ length: 50 }, (_, index) => `line ${index + 1}`).join('\n');
+    const trimmed = trimLogTail(log).split('\n');
+    expect(trimmed).toHaveLength(20);
+    expect(trimmed[0]).toBe('line 31');
+    expect(trimmed.at(-1)).toBe('line 50');
+  });
+
+  it('drops whole lines to fit', () => {
+    const log = Array.from({ length: 10 }, (_, index) => `${index}`.repeat(400)).join('\n');
+    const trimmed = trimLogTail(log);
+    expect(trimmed.length).toBeLessThanOrEqual(LOG_TAIL_CHARS);
+    expect(trimmed.startsWith('4')).toBe(true);
+  });
+
+  it('cuts one huge line', () => {
+    const trimmed = trimLogTail('x'.repeat(10_000));
+    expect(trimmed).toHaveLength(LOG_TAIL_CHARS);
+    expect(trimmed.startsWith('…')).toBe(true);
+  });
+});
+
+describe('formatFailureReport', () => {
+  const input = {
+    run,
+    classification: { failureClass: 'out_of_memory' as const, detail: 'CUDA out of memory. Tried to allocate 2 GiB' },
+    exitCode: 1,
+    logTail: 'step 1\n```\nRuntimeError: CUDA out of memory',
+  };
+
+  it('states class, exit code and checkpoint', () => {
+    const { text } = formatFailureReport(zh, input);
+    expect(text).toContain('#42 第 2 次尝试失败：GPU 显存不足');
+    expect(text).toContain('退出码：1');
+    expect(text).toContain('checkpoint-1200');
+    expect(text).toContain('第 1200 步');
+    expect(text).toContain('<@U01CHENCHEN>');
+    expect(text).toContain('`lr=0.0001`');
+    expect(text).toContain('`epochs=2`');
+  });
+
+  it('lists every attempt', () => {
+    const blocks = JSON.stringify(formatFailureReport(zh, input).blocks);
+    expect(blocks).toContain('第 1 次（<@U01CHENCHEN>，从头开始）：进程被信号终止');
+    expect(blocks).toContain('第 2 次（自动重启，从 checkpoint-1200 恢复（第 1200 步））');
+  });
+
+  it('keeps log fences closed', () => {
+    const blocks = formatFailureReport(zh, input).blocks as Array<{ text?: { text: string } }>;
+    const logSection = blocks[1]?.text?.text ?? '';
+    expect(logSection.match(/```/g)).toHaveLength(2);
+  });
+
+  it('has restart and logs buttons', () => {
+    const blocks = JSON.stringify(formatFailureReport(zh, input).blocks);
+    expect(blocks).toContain('run_restart');
+    expect(blocks).toContain('run_logs');
+  });
+
+  it('reads in English', () => {
+    const { text } = formatFailureReport(en, { ...input, classification: { failureClass: 'killed', signal: 'SIGKILL', detail: 'exit code 137 (SIGKILL)' }, exitCode: 137 });
+    expect(text).toContain('#42 attempt 2 failed: killed by a signal');
+    expect(text).toContain('Exit code: 137 (SIGKILL)');
+  });
+});
+
+describe('formatResumePoint', () => {
+  it('names the checkpoint step', () => {
+    expect(formatResumePoint(zh, '/x/output/checkpoint-1200')).toBe('从 checkpoint-1200 恢复（第 1200 步）');
+    expect(formatResumePoint(zh, null)).toBe('从头开始');
+  });
+});
