@@ -140,7 +140,7 @@ class StopOnSignalCallback(TrainerCallback):
 
         if not (dist.is_available() and dist.is_initialized()):
             return self.stop.requested
-        # Every rank must stop at the same step, or the others wait forever in the next all-reduce.
+        # Every rank must stop at the same step, or the others block in the next all-reduce until it times out.
         device = torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else None
         flag = torch.tensor([1.0 if self.stop.requested else 0.0], device=device)
         dist.all_reduce(flag, op=dist.ReduceOp.MAX)

@@ -1,7 +1,7 @@
 """Tiny randomly initialised Phi-3 and Phi-MoE models with a locally trained tokenizer.
 
 Tests and the demo use them so that nothing is downloaded from a hub. The build is
-deterministic and cached on disk, so a resumed run starts from the same base weights.
+cached on disk, so a resumed run starts from the same base weights and tokenizer.
 """
 
 from __future__ import annotations
