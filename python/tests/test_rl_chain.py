@@ -70,3 +70,15 @@ def test_chain_stopped_in_rl_resumes_there(tmp_path):
     assert resumed[-1]["status"] == "succeeded"
     assert (output / "1-grpo" / "completed").exists()
     assert (output / "completed").exists()
+
+
+def test_checkpoint_path_applies_to_its_stage(tmp_path):
+    from trainops_trainer.config import build_config
+    from trainops_trainer.runner import plan_stages
+
+    values = chain_values(tmp_path)
+    values["resume"] = str(tmp_path / "output" / "0-sft" / "checkpoint-2")
+
+    planned = plan_stages(build_config(values), values)
+
+    assert [config.resume for config, _, _ in planned] == [values["resume"], "auto"]

@@ -34,6 +34,9 @@ def plan_stages(config: TrainConfig, values: dict[str, Any]) -> list[tuple[Train
         stage_config = build_config({**base, **stage_values})
         output_dir = os.path.join(config.output_dir, f"{index}-{stage_config.stage}")
         stage_config.output_dir = output_dir
+        if config.resume not in ("auto", "none") and not _is_inside(config.resume, output_dir):
+            # A checkpoint path belongs to one stage; the others resume from their own checkpoints.
+            stage_config.resume = "auto"
         adapter_from = None
         if stage_config.from_stage is not None:
             earlier = [(i, c, d) for i, (c, d, _) in enumerate(planned)
@@ -44,6 +47,10 @@ def plan_stages(config: TrainConfig, values: dict[str, Any]) -> list[tuple[Train
             adapter_from = earlier[-1][2]
         planned.append((stage_config, output_dir, adapter_from))
     return planned
+
+
+def _is_inside(path: str, folder: str) -> bool:
+    return os.path.abspath(os.path.expanduser(path)).startswith(os.path.abspath(folder) + os.sep)
 
 
 def run_stages(config: TrainConfig, values: dict[str, Any], writer: EventWriter, stop: StopRequest):

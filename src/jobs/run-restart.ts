@@ -18,6 +18,7 @@ import {
   type RestartPointError,
 } from './restart-point.js';
 import { runJobId, type RunQueue } from './run-queue.js';
+import { chainStageFolders } from './run-stages.js';
 import { isActiveStatus } from './run-state.js';
 import type { RunStore } from './run-store.js';
 import type { RunRecord } from './run-types.js';
@@ -182,7 +183,15 @@ export function checkpointLister(config: Config, hosts: HostProvider): (run: Run
       const result = await host.exec(['ls', '-1', outputDir]);
       // An absent output folder (nothing saved yet) lists as no checkpoints.
       if (result.code !== 0) return [];
-      return parseCheckpointListing(outputDir, result.stdout.split('\n'));
+      const names = result.stdout.split('\n');
+      // A chained run keeps checkpoints per stage: those of the latest stage that saved any.
+      for (const folder of chainStageFolders(names)) {
+        const stageDir = `${outputDir}/${folder}`;
+        const listing = await host.exec(['ls', '-1', stageDir]);
+        const checkpoints = listing.code === 0 ? parseCheckpointListing(stageDir, listing.stdout.split('\n')) : [];
+        if (checkpoints.length > 0) return checkpoints;
+      }
+      return parseCheckpointListing(outputDir, names);
     } catch (error) {
       if (isConnectionError(error)) hosts.invalidate(run.vm);
       throw error;

@@ -116,6 +116,19 @@ export function formatStageSummary(run: RunRecord, t: Translate, format: (value:
 }
 
 /**
+ * Returns the stage folders (`0-sft`, `1-grpo`) of a chained run's output listing, latest
+ * stage first. A plain run's listing has none.
+ */
+export function chainStageFolders(names: readonly string[]): string[] {
+  const folders: Array<{ index: number; name: string }> = [];
+  for (const name of names) {
+    const match = /^(\d+)-[a-z]+$/.exec(name.trim());
+    if (match) folders.push({ index: Number(match[1]), name: name.trim() });
+  }
+  return folders.sort((a, b) => b.index - a.index).map((folder) => folder.name);
+}
+
+/**
  * Step numbers of a whole chain for the loss chart: stage n's steps follow the last step of
  * stage n - 1. A resumed stage (another `start` with the same index) keeps its offset.
  */

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { enqueueRun } from '../../src/jobs/run-queue.js';
+import { checkpointLister } from '../../src/jobs/run-restart.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
 import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
@@ -142,5 +143,9 @@ describe('chained SFT then GRPO end to end', () => {
     expect(finals[0]).toContain('• 阶段 2/2 GRPO：2 步，最终奖励');
     // Four losses: the GRPO steps follow the SFT steps instead of replacing them.
     expect(finals[0]).toMatch(/(^|[^▁▂▃▄▅▆▇█])[▁▂▃▄▅▆▇█]{4}([^▁▂▃▄▅▆▇█]|$)/);
+
+    // A restart resumes from the checkpoints of the latest stage.
+    const checkpoints = await checkpointLister(config, hosts)(ended);
+    expect(checkpoints.map((checkpoint) => checkpoint.path.slice(checkpoint.path.indexOf('/output/')))).toEqual(['/output/1-grpo/checkpoint-2']);
   });
 });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { translator } from '../../src/bot/i18n.js';
 import { applyRunEvents, type TrainerEvent } from '../../src/jobs/run-progress.js';
 import { formatFinalMessage, formatOutboxItem, formatThreadRoot } from '../../src/jobs/run-reporter.js';
-import { recordStageEvent, StageStepOffsets } from '../../src/jobs/run-stages.js';
+import { chainStageFolders, recordStageEvent, StageStepOffsets } from '../../src/jobs/run-stages.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 
 const zh = translator('zh-CN');
@@ -173,5 +173,15 @@ describe('StageStepOffsets', () => {
     offsets.start(undefined);
 
     expect(offsets.step(7)).toBe(7);
+  });
+});
+
+describe('chainStageFolders', () => {
+  it('lists stage folders of a chain, latest stage first', () => {
+    expect(chainStageFolders(['0-sft', 'completed', '1-grpo', 'checkpoint-3', ''])).toEqual(['1-grpo', '0-sft']);
+  });
+
+  it('finds none in a plain run', () => {
+    expect(chainStageFolders(['checkpoint-3', 'adapter_config.json', 'completed'])).toEqual([]);
   });
 });
