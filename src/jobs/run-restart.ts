@@ -205,7 +205,7 @@ const STOP_PREVIOUS_TIMEOUT_MS = 120_000;
 /**
  * Readies the run directory for a restarted attempt just before its launch, and returns
  * the byte offset of events.jsonl where the new attempt's events will start, or
- * undefined when that attempt was already launched (its stored offset stands).
+ * undefined when that attempt was already launched (its stored offset is kept).
  *
  * A lost run's trainer may still be running when its host comes back: it gets SIGTERM
  * (and SIGKILL if it does not exit), because two trainers must never write one output

@@ -1,7 +1,7 @@
 /**
- * A TCP relay on a fixed loopback port in front of the test sshd, so a test can take
- * the "VM" off the network (connections refused, open ones cut) and bring it back on
- * the same port, the way an outage or a deallocated VM looks to the bot.
+ * A TCP relay on a fixed loopback port in front of the test sshd. A test takes the "VM"
+ * off the network (new connections refused, open ones cut) and brings it back on the
+ * same port, which is how an outage or a deallocated VM looks to the bot.
  */
 import net from 'node:net';
 
