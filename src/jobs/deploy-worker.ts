@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 
 import type { DeployRecipe, VmConfig } from '../config/schema.js';
 import type { Host } from '../remote/host.js';
+import { isConnectionError } from '../remote/errors.js';
 import { launchRun, readRunStatus, signalRun } from '../remote/launcher.js';
 import { buildServerCommand } from '../remote/vllm-command.js';
 import { REPLACED_BY_PREFIX } from './deploy-outcome.js';
@@ -96,7 +97,7 @@ async function startServer(
   adapter: string | undefined,
   context: KindJobContext,
 ): Promise<RunRecord> {
-  const { store, thread, clock } = deps;
+  const { store, thread } = deps;
   const { logger } = context;
   let run = initial;
   const runDir = runDirOf(vm, run.id);
@@ -118,43 +119,80 @@ async function startServer(
     await thread.postReply(run, `run:${run.id}:deploy-launched:a${run.attempt}`, thread.translate('deploy.launched', { port, timeout: recipe.healthTimeoutSeconds }));
   }
 
-  // The deadline counts from the launch, so a re-delivered job does not restart the clock.
-  const deadline = new Date(run.launchedAt ?? clock.now().toISOString()).getTime() + recipe.healthTimeoutSeconds * 1000;
-  const baseUrl = localBaseUrl(recipe.host, port);
-  let lastError = '';
-  for (;;) {
-    if (context.signal?.aborted) throw new WorkerClosingError();
-
-    const state = await readRunStatus(host, runDir);
-    if (state.exitCode !== null || !state.alive) {
-      const stored = await store.require(run.id);
+  const health = await waitUntilHealthy(deps, run, recipe, vm, port, context);
+  const stored = await store.require(run.id);
+  switch (health.kind) {
+    case 'healthy':
+      return becomeServing(deps, stored, recipe, vm, await deps.hosts.get(run.vm), health.models, previous, context);
+    case 'unreachable':
+      return loseRun(deps, stored, logger);
+    case 'exited': {
       if (stored.cancelRequestedBy) return finishRun(deps, stored, 'cancelled', {}, logger);
-      const tail = await readLogTail(host, runDir);
+      const tail = await readLogTail(await deps.hosts.get(run.vm), runDir);
       const message = thread.translate(previous ? 'deploy.crashed_kept' : 'deploy.crashed', {
-        code: state.exitCode ?? '—',
+        code: health.exitCode ?? '—',
         tail: tail || '—',
         old: previous?.id ?? '',
         recipe: run.recipe,
       });
-      return failRun(deps, stored, { failureClass: 'unknown', failureMessage: message, exitCode: state.exitCode ?? undefined }, logger);
+      return failRun(deps, stored, { failureClass: 'unknown', failureMessage: message, exitCode: health.exitCode ?? undefined }, logger);
     }
-
-    const probe = await probeServer(host, vm.python, baseUrl);
-    if (probe.health === 200 && probe.models && probe.models.length > 0) {
-      return becomeServing(deps, run, recipe, vm, host, probe.models, previous, context);
-    }
-    lastError = probe.error ?? `/health ${probe.health ?? '—'}`;
-
-    if (clock.now().getTime() >= deadline) {
-      await signalRun(host, runDir, 'TERM');
+    case 'timeout': {
+      await signalRun(await deps.hosts.get(run.vm), runDir, 'TERM');
       const message = thread.translate(previous ? 'deploy.timeout_kept' : 'deploy.timeout', {
         seconds: recipe.healthTimeoutSeconds,
-        error: lastError,
+        error: health.lastError,
         old: previous?.id ?? '',
       });
-      logger.warn({ lastError }, 'server not healthy in time; stopped');
-      return failRun(deps, await store.require(run.id), { failureClass: 'unknown', failureMessage: message }, logger);
+      logger.warn({ lastError: health.lastError }, 'server not healthy in time; stopped');
+      return failRun(deps, stored, { failureClass: 'unknown', failureMessage: message }, logger);
     }
+  }
+}
+
+type HealthOutcome =
+  | { kind: 'healthy'; models: string[] }
+  | { kind: 'exited'; exitCode: number | null }
+  | { kind: 'timeout'; lastError: string }
+  | { kind: 'unreachable' };
+
+/**
+ * Probes the launched server every `healthPollSeconds` until /health and /v1/models
+ * return 200, its process exits, or `healthTimeoutSeconds` pass since the launch (so a
+ * re-delivered job does not restart the clock). A dropped SSH connection is retried
+ * until the deadline, or until `runs.lostAfterSeconds` when that is later.
+ */
+async function waitUntilHealthy(deps: RunWorkerDeps, run: RunRecord, recipe: DeployRecipe, vm: VmConfig, port: number, context: KindJobContext): Promise<HealthOutcome> {
+  const { clock } = deps;
+  const runDir = runDirOf(vm, run.id);
+  const baseUrl = localBaseUrl(recipe.host, port);
+  const deadline = new Date(run.launchedAt ?? clock.now().toISOString()).getTime() + recipe.healthTimeoutSeconds * 1000;
+  let lastError = '';
+  let unreachableSince: number | undefined;
+
+  for (;;) {
+    if (context.signal?.aborted) throw new WorkerClosingError();
+
+    try {
+      const host = await deps.hosts.get(run.vm);
+      const state = await readRunStatus(host, runDir);
+      if (state.exitCode !== null || !state.alive) return { kind: 'exited', exitCode: state.exitCode };
+      const probe = await probeServer(host, vm.python, baseUrl);
+      unreachableSince = undefined;
+      if (probe.health === 200 && probe.models && probe.models.length > 0) return { kind: 'healthy', models: probe.models };
+      lastError = probe.error ?? `/health ${probe.health ?? '—'}`;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      deps.hosts.invalidate(run.vm);
+      unreachableSince ??= clock.now().getTime();
+      lastError = (error as Error).message;
+    }
+
+    const now = clock.now().getTime();
+    if (unreachableSince !== undefined && now >= deadline && now - unreachableSince >= deps.config.runs.lostAfterSeconds * 1000) {
+      return { kind: 'unreachable' };
+    }
+    if (unreachableSince === undefined && now >= deadline) return { kind: 'timeout', lastError };
     await clock.sleep(recipe.healthPollSeconds * 1000);
   }
 }

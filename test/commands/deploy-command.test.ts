@@ -112,7 +112,7 @@ async function send(text: string, userId: string): Promise<string> {
 }
 
 async function waitForStatus(runId: string, statuses: string[]): Promise<RunRecord> {
-  const deadline = Date.now() + 25_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     const run = await jobs.runStore.require(runId);
     if (statuses.includes(run.status)) return run;

@@ -99,7 +99,7 @@ describe('deploy worker', () => {
     return rooted;
   }
 
-  async function waitForStatus(runId: string, statuses: string[], timeoutMs = 25_000): Promise<RunRecord> {
+  async function waitForStatus(runId: string, statuses: string[], timeoutMs = 90_000): Promise<RunRecord> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const run = await runtime.runStore.require(runId);
