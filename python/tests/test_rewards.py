@@ -1,9 +1,13 @@
 """Reward functions on a table of completions: right, wrong, malformed and multiple-choice."""
 
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
-from trainops_trainer.errors import ConfigError
-from trainops_trainer.rl.judge import parse_score
+from trainops_trainer.errors import ConfigError, DependencyError
+from trainops_trainer.rl.judge import JudgeClient, judge_from_options, make_judge_reward, parse_score
 from trainops_trainer.rl.rewards import (answer_reward, chosen_option, format_reward, length_penalty,
                                          make_length_reward, parse_reward_spec, reference_option)
 
@@ -90,3 +94,39 @@ def test_reward_spec_errors(text, message):
                                          ("no idea", None)])
 def test_judge_score_parsing(reply, score):
     assert parse_score(reply) == score
+
+
+class SlowJudge(BaseHTTPRequestHandler):
+    """A judge endpoint that answers only after its client has given up."""
+
+    def do_POST(self):
+        time.sleep(1.5)
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_judge_timeout_is_a_dependency_error():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowJudge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    client = JudgeClient(f"http://127.0.0.1:{server.server_address[1]}/v1", "judge-small", None, 0.3)
+    reward = make_judge_reward(client)
+
+    try:
+        with pytest.raises(DependencyError, match="timed out after 0.3 s"):
+            reward(prompts=["问题"], completions=[THINK + "回答"], answer=["参考"])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_judge_key_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CANARY_JUDGE_KEY", "sk-canary-123")
+
+    client = judge_from_options("http://127.0.0.1:9/v1", None, "CANARY_JUDGE_KEY", 5)
+
+    assert client.api_key == "sk-canary-123"
+    with pytest.raises(ConfigError, match="needs option `judge_url`"):
+        judge_from_options(None, None, "CANARY_JUDGE_KEY", 5)
