@@ -1,10 +1,26 @@
 """Two processes under torchrun on CPU (gloo): only rank 0 writes events."""
 
 import os
+import signal
 import subprocess
 import sys
 
 from conftest import SAMPLE_DATA, cli_env, read_events, validate_event
+
+
+def run_torchrun(command, cwd, timeout=240):
+    """Run torchrun in its own process group, so a timeout also stops the worker processes."""
+    env = cli_env()
+    env["OMP_NUM_THREADS"] = "1"
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def test_torchrun_two_processes_one_event_stream(tmp_path):
@@ -16,10 +32,8 @@ def test_torchrun_two_processes_one_event_stream(tmp_path):
         "--max_steps", "2", "--save_steps", "2", "--logging_steps", "1", "--batch_size", "4",
         "--gradient_checkpointing", "true", "--run_id", "9",
     ]
-    env = cli_env()
-    env["OMP_NUM_THREADS"] = "1"
 
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    result = run_torchrun(command, tmp_path)
 
     assert result.returncode == 0, result.stderr[-3000:]
     events = read_events(tmp_path / "events.jsonl")
@@ -38,10 +52,8 @@ def test_torchrun_nan_ends_diverged(tmp_path):
         "--output_dir", str(tmp_path / "output"), "--events_path", str(tmp_path / "events.jsonl"),
         "--max_steps", "5", "--logging_steps", "1", "--batch_size", "4", "--debug_nan_at_step", "2",
     ]
-    env = cli_env()
-    env["OMP_NUM_THREADS"] = "1"
 
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    result = run_torchrun(command, tmp_path)
 
     events = read_events(tmp_path / "events.jsonl")
     assert result.returncode != 0

@@ -48,9 +48,11 @@ def test_killed_run_resumes_exactly(tmp_path):
 
     run_json = write_run_json(killed_dir, step_delay_seconds=0.5, **RESUME_OPTIONS)
     process = start_cli(run_json)
-    wait_for_event(process, killed_dir / "events.jsonl", lambda e: e["type"] == "checkpoint" and e["step"] == 4)
-    process.kill()
-    process.wait(timeout=30)
+    try:
+        wait_for_event(process, killed_dir / "events.jsonl", lambda e: e["type"] == "checkpoint" and e["step"] == 4)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
 
     resumed = run_cli("train", "--config", str(run_json), "--step_delay_seconds", "0")
 
@@ -82,10 +84,14 @@ def test_killed_run_resumes_exactly(tmp_path):
 def test_sigterm_saves_checkpoint_and_ends(tmp_path):
     run_json = write_run_json(tmp_path, max_steps=200, save_steps=1000, step_delay_seconds=0.2)
     process = start_cli(run_json)
-    wait_for_event(process, tmp_path / "events.jsonl", lambda e: e["type"] == "step" and e["step"] >= 2)
-
-    process.send_signal(signal.SIGTERM)
-    code = process.wait(timeout=60)
+    try:
+        wait_for_event(process, tmp_path / "events.jsonl", lambda e: e["type"] == "step" and e["step"] >= 2)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
     events = read_events(tmp_path / "events.jsonl")
     for event in events:
