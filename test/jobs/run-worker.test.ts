@@ -31,6 +31,8 @@ const PYTHON = execFileSync('bash', [path.join(REPO, 'scripts/python-env.sh')], 
 const CHANNEL = 'C0TRAIN01';
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
+/** Tests that run the trainer several times may need this long on a busy two-core machine. */
+const E2E_TIMEOUT_MS = 300_000;
 /** Short locks so a killed worker's job is re-delivered within seconds. */
 const WORKER_OPTIONS: JobsRuntimeDeps['worker'] = { lockDuration: 4000, stalledInterval: 1000, pollMs: 200 };
 const ANNOUNCER_OPTIONS: JobsRuntimeDeps['announcer'] = { channelIntervalMs: 20, updateIntervalMs: 100, claimTtlMs: 3000 };
@@ -225,7 +227,7 @@ describe('run worker end to end', () => {
     expect(await countLaunches(run.id)).toBe(1);
     expect(progressSteps(run)).toEqual(Array.from({ length: 14 }, (_, index) => index + 1));
     expect(threadReplies(run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('hands the run over when a worker closes', async () => {
     const config = makeConfig({ max_steps: 10, save_steps: 5, step_delay_seconds: 0.5 });
@@ -247,7 +249,7 @@ describe('run worker end to end', () => {
     expect(await countLaunches(run.id)).toBe(1);
     expect(progressSteps(run)).toEqual(Array.from({ length: 10 }, (_, index) => index + 1));
     expect((await second.runQueue.getJob(`run-${run.id}-a1`))?.attemptsMade).toBe(1);
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('reconnects after sshd restarts and resumes at the stored offset', async () => {
     const config = makeConfig({ max_steps: 12, save_steps: 6, step_delay_seconds: 0.5 });
@@ -266,7 +268,7 @@ describe('run worker end to end', () => {
     expect(progressSteps(run)).toEqual(Array.from({ length: 12 }, (_, index) => index + 1));
     const events = await readFile(path.join(workdir, 'runs', run.id, 'events.jsonl'));
     expect(ended.eventOffset).toBe(events.length);
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('cancels a run, shows its log and restarts it from its checkpoint', async () => {
     const config = makeConfig({ max_steps: 10, save_steps: 2, step_delay_seconds: 0.5 });
@@ -305,7 +307,7 @@ describe('run worker end to end', () => {
       .map((line) => JSON.parse(line) as { type: string; resumed_from?: string | null })
       .filter((event) => event.type === 'start');
     expect(starts[1]?.resumed_from).toMatch(/checkpoint-\d+$/);
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('marks a run lost when its VM stays unreachable', async () => {
     const doomed = await startSshd();
@@ -341,7 +343,7 @@ describe('run worker end to end', () => {
       await doomed.stop();
       await rm(workdirOutside, { recursive: true, force: true });
     }
-  });
+  }, E2E_TIMEOUT_MS);
 
   it('starts a deallocated VM and survives a failed chart upload', async () => {
     const arm = await startFakeArm({ pollsPerOperation: 2 });
