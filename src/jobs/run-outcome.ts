@@ -78,7 +78,7 @@ export async function finishRun(
   return ended;
 }
 
-/** The end of train.log, where OOM and non-finite loss messages show; empty when unreadable. */
+/** Reads the end of train.log, where OOM and non-finite loss messages show; returns "" when unreadable. */
 async function readLogTail(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig): Promise<string> {
   try {
     const host = await deps.hosts.get(run.vm);
