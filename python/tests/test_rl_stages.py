@@ -108,6 +108,7 @@ def test_dpo_stage_from_sft_adapter(tmp_path, sft_adapter):
         assert 0 <= step["reward_accuracy"] <= 1
     assert (tmp_path / "output" / "completed").exists()
     assert json.loads((tmp_path / "output" / "adapter_config.json").read_text())["peft_type"] == "LORA"
+    assert not (tmp_path / "output" / "ref").exists()
 
 
 def test_grpo_stage_with_all_rewards(tmp_path, sft_adapter, judge_server):

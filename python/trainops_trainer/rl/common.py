@@ -14,6 +14,8 @@ from ..stages import StageContext
 logger = logging.getLogger(__name__)
 
 DEFAULT_BETA = {"dpo": 0.1, "grpo": 0.04}
+# Name TRL gives the frozen copy of the starting adapter that serves as the reference model.
+REFERENCE_ADAPTER = "ref"
 
 
 def load_prompter(config: TrainConfig):
@@ -59,3 +61,17 @@ def rl_arguments_kwargs(config: TrainConfig, output_dir: str) -> dict:
     # The reference is the starting adapter, and dropout would make policy and reference differ at step 0.
     kwargs["disable_dropout"] = True
     return kwargs
+
+
+def finish_rl_stage(context: StageContext, trainer) -> None:
+    """Save the trained adapter without the frozen reference copy, leave `completed`, merge when asked."""
+    from ..merge import merge_adapter
+    from ..stages.common import finish_stage
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    # TRL adds the reference as adapter `ref`; the output folder keeps only the trained one.
+    if REFERENCE_ADAPTER in getattr(model, "peft_config", {}):
+        model.delete_adapter(REFERENCE_ADAPTER)
+    finish_stage(context, trainer)
+    if context.config.merge_adapter:
+        merge_adapter(context.config, context.output_dir)

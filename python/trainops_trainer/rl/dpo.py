@@ -7,9 +7,8 @@ import logging
 from ..callbacks import NonFiniteLossMixin
 from ..checkpoints import find_resume_checkpoint
 from ..stages import StageContext, StageResult, register_stage
-from ..stages.common import (StartEventCallback, finish_stage, raise_if_stopped, remove_default_printer,
-                             standard_callbacks)
-from .common import load_policy, load_prompter, rl_arguments_kwargs
+from ..stages.common import StartEventCallback, raise_if_stopped, remove_default_printer, standard_callbacks
+from .common import finish_rl_stage, load_policy, load_prompter, rl_arguments_kwargs
 from .data import load_rl_data
 
 logger = logging.getLogger(__name__)
@@ -54,5 +53,5 @@ def run_dpo(context: StageContext) -> StageResult:
     trainer, resume_from = build_dpo_trainer(context)
     trainer.train(resume_from_checkpoint=resume_from)
     raise_if_stopped(context, trainer)
-    finish_stage(context, trainer)
+    finish_rl_stage(context, trainer)
     return StageResult(step=trainer.state.global_step, output_path=context.output_dir)

@@ -10,9 +10,8 @@ from ..checkpoints import find_resume_checkpoint
 from ..config import TrainConfig
 from ..errors import ConfigError
 from ..stages import StageContext, StageResult, register_stage
-from ..stages.common import (StartEventCallback, finish_stage, raise_if_stopped, remove_default_printer,
-                             standard_callbacks)
-from .common import load_policy, load_prompter, rl_arguments_kwargs
+from ..stages.common import StartEventCallback, raise_if_stopped, remove_default_printer, standard_callbacks
+from .common import finish_rl_stage, load_policy, load_prompter, rl_arguments_kwargs
 from .data import load_rl_data
 from .judge import judge_from_options, make_judge_reward
 from .rewards import REFERENCE_REWARDS, answer_reward, format_reward, make_length_reward, parse_reward_spec
@@ -106,5 +105,5 @@ def run_grpo(context: StageContext) -> StageResult:
     trainer, resume_from = build_grpo_trainer(context)
     trainer.train(resume_from_checkpoint=resume_from)
     raise_if_stopped(context, trainer)
-    finish_stage(context, trainer)
+    finish_rl_stage(context, trainer)
     return StageResult(step=trainer.state.global_step, output_path=context.output_dir)
