@@ -187,7 +187,7 @@ export async function postKindOutcome(deps: RunWorkerDeps, run: RunRecord): Prom
 export async function repostFinalOutcome(deps: RunWorkerDeps, run: RunRecord): Promise<void> {
   await postKindOutcome(deps, run);
   if (run.status === 'failed' || run.status === 'lost') {
-    await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: null, exitCode: run.exitCode ?? null, hostReachable: run.status !== 'lost' });
+    await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: failureEndEvent(run), exitCode: run.exitCode ?? null, hostReachable: run.status !== 'lost' });
   }
 }
 
@@ -197,8 +197,19 @@ export async function repostFinalOutcome(deps: RunWorkerDeps, run: RunRecord): P
  */
 export async function failRun(deps: RunWorkerDeps, run: RunRecord, patch: Partial<RunRecord>, logger: Logger): Promise<RunRecord> {
   const ended = await finishRun(deps, run, 'failed', patch, logger);
-  await deps.onRunFailure?.({ runId: ended.id, attempt: ended.attempt, endEvent: null, exitCode: patch.exitCode ?? null, hostReachable: true });
+  await deps.onRunFailure?.({ runId: ended.id, attempt: ended.attempt, endEvent: failureEndEvent(patch), exitCode: patch.exitCode ?? null, hostReachable: true });
   return ended;
+}
+
+/**
+ * Describes the failure to the classifier the way a trainer `end` event would, so it
+ * keeps this message and class. `killed` passes none, so the classifier reads the exit
+ * code and log instead (a signal, or CUDA out of memory in the log).
+ */
+function failureEndEvent(patch: Partial<RunRecord>): { status: 'failed'; step: number; error: { type: string; message: string } } | null {
+  if (patch.failureClass === 'killed' || patch.failureMessage === undefined) return null;
+  const type = patch.failureClass === 'config_error' || patch.failureClass === 'data_error' ? patch.failureClass : 'internal_error';
+  return { status: 'failed', step: 0, error: { type, message: patch.failureMessage } };
 }
 
 /** Hands the job back to the queue without using up an attempt, as the train path does on shutdown. */

@@ -146,6 +146,11 @@ describe('deploy worker', () => {
     expect(failed.failureMessage).toContain('within 4 s');
     expect(failed.failureMessage).toContain(`#${old.id} keeps serving`);
     expect((await runtime.runStore.require(old.id)).status).toBe('serving');
+
+    // Failure handling reports the failure and keeps the deploy's own message on the run.
+    await slack.waitFor(() => threadText(failed).includes(`#${failed.id} attempt 1 failed`));
+    const handled = await runtime.runStore.require(failed.id);
+    expect(handled.failureMessage).toContain(`#${old.id} keeps serving`);
   });
 
   it('replaces the old server once the new one is healthy', async () => {
