@@ -82,3 +82,16 @@ def test_checkpoint_path_applies_to_its_stage(tmp_path):
     planned = plan_stages(build_config(values), values)
 
     assert [config.resume for config, _, _ in planned] == [values["resume"], "auto"]
+
+
+def test_stage_with_own_data_detects_format(tmp_path):
+    from trainops_trainer.config import build_config
+    from trainops_trainer.runner import plan_stages
+
+    values = chain_values(tmp_path)
+    values["format"] = "medical-r1"
+    del values["stages"][1]["format"]
+
+    planned = plan_stages(build_config(values), values)
+
+    assert [config.format for config, _, _ in planned] == ["medical-r1", None]

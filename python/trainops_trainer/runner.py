@@ -31,7 +31,11 @@ def plan_stages(config: TrainConfig, values: dict[str, Any]) -> list[tuple[Train
         owned = sorted(set(stage_values) & set(RUN_KEYS))
         if owned:
             raise ConfigError(f"stages[{index}] may not set {', '.join(owned)}; set them once for the run")
-        stage_config = build_config({**base, **stage_values})
+        merged = {**base, **stage_values}
+        if "dataset" in stage_values and "format" not in stage_values:
+            # The run's `format` describes the run's dataset, so a stage with its own data detects its format.
+            merged.pop("format", None)
+        stage_config = build_config(merged)
         output_dir = os.path.join(config.output_dir, f"{index}-{stage_config.stage}")
         stage_config.output_dir = output_dir
         if config.resume not in ("auto", "none") and not _is_inside(config.resume, output_dir):
