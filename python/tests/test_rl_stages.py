@@ -159,6 +159,8 @@ def test_grpo_judge_down_fails_clearly(tmp_path):
     ("grpo", [PROMPTS[0], {"prompt": "没有参考答案"}, {"prompt": "空答案", "answer": ""}],
      "rows without a reference `answer`"),
     ("grpo", [{"prompt": ""}], "rows where `prompt` is empty"),
+    ("grpo", [{"prompt": [{"role": "user", "content": "问"}, {"role": "assistant", "content": "答"}], "answer": "答"}],
+     "rows whose `prompt` does not end with a user turn"),
 ])
 def test_bad_rl_data_is_data_error(tmp_path, stage, rows, message):
     data = write_jsonl(tmp_path / "rows.jsonl", rows)

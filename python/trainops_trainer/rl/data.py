@@ -86,10 +86,14 @@ def _split_implicit_prompt(chosen: list[dict], rejected: list[dict]) -> tuple[li
     return chosen[:shared], chosen[shared:], rejected[shared:]
 
 
-def _prompt_messages(prompt: str | list[dict[str, str]]) -> list[dict[str, str]]:
+def _prompt_messages(prompt: str | list[dict[str, str]], number: int, problems: ProblemSet) -> list[dict[str, str]] | None:
+    """Return the prompt as messages ending with a user turn, or None after noting the problem."""
     if isinstance(prompt, str):
         return [{"role": "user", "content": prompt}]
-    return [m for m in prompt if m["role"] != "assistant" or m is not prompt[-1]]
+    if prompt[-1]["role"] != "user":
+        problems.add("invalid_messages", "prompt", "rows whose `prompt` does not end with a user turn", number)
+        return None
+    return prompt
 
 
 def _base_report(raw: RawData, data_format: str, detected: bool) -> dict[str, Any]:
@@ -143,7 +147,10 @@ def analyse_preferences(raw: RawData, prompter: Prompter) -> RlData:
         if chosen_text == rejected_text:
             problems.add("identical_pair", "chosen", "rows whose `chosen` and `rejected` are identical", number)
             continue
-        example = Example(number, _prompt_messages(prompt), chosen_text)
+        messages = _prompt_messages(prompt, number, problems)
+        if messages is None:
+            continue
+        example = Example(number, messages, chosen_text)
         rows["prompt"].append(prompter.prompt_text(example))
         rows["chosen"].append(prompter.assistant_prefix + chosen_text + prompter.end.text)
         rows["rejected"].append(prompter.assistant_prefix + rejected_text + prompter.end.text)
@@ -171,8 +178,9 @@ def analyse_prompts(raw: RawData, data_format: str | None, prompter: Prompter, n
                 problems.add(kind, ANSWER_FIELD, "rows without a reference `answer` (the answer and judge "
                              "rewards compare with it)", number)
                 continue
-            if prompt is not None:
-                examples.append(Example(number, _prompt_messages(prompt), str(reference or "").strip()))
+            messages = None if prompt is None else _prompt_messages(prompt, number, problems)
+            if messages is not None:
+                examples.append(Example(number, messages, str(reference or "").strip()))
         row_problems = problems.values()
     elif data_format in SFT_FORMATS:
         check_missing_columns(raw, data_format)
