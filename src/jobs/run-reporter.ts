@@ -6,7 +6,7 @@
  */
 import type { Block } from '../bot/chat-port.js';
 import type { Translate } from '../bot/i18n.js';
-import { formatRewardField, formatStageField, formatStageSummary } from './run-stages.js';
+import { formatRewardField, formatStageField, formatStageSummary, stageLabel } from './run-stages.js';
 import { isActiveStatus } from './run-state.js';
 import type { OutboxItem, RunRecord } from './run-types.js';
 import { sparkline } from './sparkline.js';
@@ -112,7 +112,7 @@ export function formatOutboxItem(item: OutboxItem, t: Translate): string {
           rewardStd: item.rewardStd === undefined ? unknown : formatLoss(item.rewardStd),
           kl: item.kl === undefined ? unknown : formatLoss(item.kl),
         });
-  return item.stage ? `[${item.stage}] ${line}` : line;
+  return item.stage ? `[${stageLabel(item.stage)}] ${line}` : line;
 }
 
 export interface FinalReport {

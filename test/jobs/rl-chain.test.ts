@@ -135,8 +135,8 @@ describe('chained SFT then GRPO end to end', () => {
       .callsOf('chat.postMessage')
       .filter((call) => call.status === 200 && call.body.thread_ts === run.threadTs)
       .map((call) => String(call.body.text));
-    expect(replies.filter((text) => text.startsWith('[sft] 步数 '))).toHaveLength(2);
-    expect(replies.filter((text) => /^\[grpo\] 步数 \d\/2 · 奖励 /.test(text))).toHaveLength(2);
+    expect(replies.filter((text) => text.startsWith('[SFT] 步数 '))).toHaveLength(2);
+    expect(replies.filter((text) => /^\[GRPO\] 步数 \d\/2 · 奖励 /.test(text))).toHaveLength(2);
     const finals = replies.filter((text) => text.startsWith('✅'));
     expect(finals).toHaveLength(1);
     expect(finals[0]).toContain('• 阶段 1/2 SFT：2 步，最终损失');

@@ -91,10 +91,10 @@ describe('chained SFT then GRPO in the thread', () => {
     const lines = grpo.replies.map((item) => formatOutboxItem(item, zh));
 
     expect(lines).toEqual([
-      '[grpo] 步数 1/4 · 奖励 0.25（标准差 0.25）· KL 0.0123 · 学习率 5.00e-6',
-      '[grpo] 步数 4/4 · 奖励 0.625（标准差 0.25）· KL 0.0123 · 学习率 5.00e-6',
+      '[GRPO] 步数 1/4 · 奖励 0.25（标准差 0.25）· KL 0.0123 · 学习率 5.00e-6',
+      '[GRPO] 步数 4/4 · 奖励 0.625（标准差 0.25）· KL 0.0123 · 学习率 5.00e-6',
     ]);
-    expect(sft.replies.map((item) => formatOutboxItem(item, zh))[0]).toContain('[sft] 步数 1/4 · 损失 2.5');
+    expect(sft.replies.map((item) => formatOutboxItem(item, zh))[0]).toContain('[SFT] 步数 1/4 · 损失 2.5');
   });
 
   it('summarises both stages in one final message', () => {
