@@ -165,6 +165,8 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
   app.message(async ({ message, body, context }) => {
     // Only plain replies by people inside a thread; edits, bot posts and joins have a subtype.
     if (message.subtype !== undefined || !('thread_ts' in message) || !message.thread_ts || !message.user) return;
+    // Posts by apps (this bot's own progress replies included) are never commands.
+    if ('bot_id' in message && message.bot_id) return;
     const text = message.text ?? '';
     // A reply that mentions the bot also arrives as app_mention, which handles it.
     if (context.botUserId && text.includes(`<@${context.botUserId}>`)) return;
