@@ -8,7 +8,10 @@ import type { ChatPort } from './bot/chat-port.js';
 import { ConsoleChat } from './bot/console-chat.js';
 import { runConsoleSession } from './bot/console-session.js';
 import { createHandlerDeps } from './bot/handler-deps.js';
-import { translate } from './bot/i18n.js';
+import { translate, translator } from './bot/i18n.js';
+import { handleDatasetUpload } from './commands/dataset-upload.js';
+import { checkSharedFile } from './jobs/dataset-upload.js';
+import { findPythonRoot } from './remote/code-sync.js';
 import { RedisRequestDeduper } from './bot/request-dedupe.js';
 import { SlackChat } from './bot/slack-chat.js';
 import { createCommandRegistry } from './commands/index.js';
@@ -152,6 +155,20 @@ async function runServer(role: Exclude<Role, 'console'>, config: Config, env: En
     const planRuntime = plan;
     bot = createBotApp({
       onHomeOpened: (userId) => planRuntime.publishHome(userId),
+      onFileShare: (message) =>
+        handleDatasetUpload(message, {
+          config,
+          chat,
+          t: translator(config.locale),
+          logger,
+          checkFile: (file, recipe) =>
+            checkSharedFile(file, {
+              token: env.slackBotToken!,
+              python: env.localPython ?? 'python3',
+              pythonRoot: findPythonRoot(),
+              ...(recipe ? { recipe } : {}),
+            }),
+        }),
       botToken: env.slackBotToken!,
       ...(env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {}),
       receiver:

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { localeFor, type Reply } from '../commands/context.js';
 import type { HandlerDeps } from '../commands/deps.js';
 import { dispatchCommand, type IncomingCommand } from '../commands/dispatch.js';
+import type { DatasetUploadMessage } from '../commands/dataset-upload.js';
 import { checkMember } from '../commands/permissions.js';
 import { RUN_ACTIONS } from './blocks.js';
 import { boltLogger } from './bolt-logger.js';
@@ -33,6 +34,11 @@ export interface BotAppOptions {
   logger: Logger;
   /** Publishes a person's App Home tab when they open it. */
   onHomeOpened?: (userId: string) => Promise<void>;
+  /**
+   * Handles a file shared with a comment such as `/dataset check medical-data`; returns
+   * false when the comment is not for the bot. Slash commands cannot carry files.
+   */
+  onFileShare?: (message: DatasetUploadMessage) => Promise<boolean>;
 }
 
 export interface BotApp {
@@ -163,6 +169,10 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
   });
 
   app.message(async ({ message, body, context }) => {
+    if (message.subtype === 'file_share') {
+      await handleFileShare(message, body, options, logger);
+      return;
+    }
     // Only plain replies by people inside a thread; edits, bot posts and joins have a subtype.
     if (message.subtype !== undefined || !('thread_ts' in message) || !message.thread_ts || !message.user) return;
     // Posts by apps (this bot's own progress replies included) are never commands.
@@ -257,4 +267,37 @@ function ephemeralViaApi(deps: HandlerDeps, channel: string, user: string, threa
     const message = typeof reply === 'string' ? { text: reply } : reply;
     await deps.chat.postEphemeral({ channel, user, text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}), ...(threadTs ? { threadTs } : {}) });
   };
+}
+
+interface SlackFileShare {
+  user?: string;
+  text?: string;
+  channel: string;
+  ts: string;
+  files?: { name?: string; url_private_download?: string; size?: number }[];
+}
+
+/** Passes a shared file with a bot command as its comment to the upload handler, members only. */
+async function handleFileShare(rawMessage: unknown, body: unknown, options: BotAppOptions, logger: Logger): Promise<void> {
+  const message = rawMessage as SlackFileShare;
+  if (!options.onFileShare || !message.user) return;
+
+  const files = (message.files ?? [])
+    .filter((file) => file.name && file.url_private_download)
+    .map((file) => ({ name: file.name!, urlPrivateDownload: file.url_private_download!, ...(file.size !== undefined ? { size: file.size } : {}) }));
+  if (files.length === 0) return;
+
+  const key = requestKey(['file_share', (body as { event_id?: string }).event_id, message.channel, message.ts]);
+  if (!(await options.dedupe.claim(key))) return;
+
+  if (!checkMember(options.deps.config, message.user).allowed) {
+    logger.info({ userId: message.user, channel: message.channel }, 'file share from a non-member ignored');
+    return;
+  }
+
+  try {
+    await options.onFileShare({ text: message.text ?? '', files, channel: message.channel, ts: message.ts, userId: message.user });
+  } catch (error) {
+    logger.error({ err: error, userId: message.user, channel: message.channel }, 'checking a shared file failed');
+  }
 }

@@ -6,7 +6,8 @@ import { Queue, type ConnectionOptions } from 'bullmq';
 
 import type { RunRecord } from './run-types.js';
 
-export const RUN_QUEUE_NAME = 'runs';
+// Not `runs`: BullMQ would then keep `<prefix>:runs:active`, the key RunStore uses for its active-run set.
+export const RUN_QUEUE_NAME = 'run-jobs';
 
 export interface RunJobData {
   runId: string;

@@ -3,12 +3,14 @@ import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createBotApp, type BotApp } from '../../src/bot/app.js';
+import type { DatasetUploadMessage } from '../../src/commands/dataset-upload.js';
 import { getFreePort } from '../support/free-port.js';
 import { CANARY, CHANNEL, MEMBER, slackBodies, startBotHarness, type BotHarness } from './bot-harness.js';
 
 let harness: BotHarness;
 let bot: BotApp;
 let endpoint: string;
+const sharedFiles: DatasetUploadMessage[] = [];
 
 beforeAll(async () => {
   harness = await startBotHarness();
@@ -20,6 +22,10 @@ beforeAll(async () => {
     deps: harness.deps,
     dedupe: harness.dedupe,
     logger: harness.logger,
+    onFileShare: async (message) => {
+      sharedFiles.push(message);
+      return true;
+    },
   });
   await bot.start();
   endpoint = `http://127.0.0.1:${port}/slack/events`;
@@ -134,5 +140,26 @@ describe('HTTP receiver', () => {
       expect(logs).not.toContain(secret);
       expect(bodies).not.toContain(secret);
     }
+  });
+
+  it('passes a shared file with its comment to the upload check', async () => {
+    const event = {
+      type: 'message',
+      subtype: 'file_share',
+      user: MEMBER,
+      text: '/dataset check medical-data',
+      channel: CHANNEL,
+      ts: '1796418154.000300',
+      files: [{ name: 'rows.jsonl', url_private_download: 'http://127.0.0.1:9/files/rows.jsonl', size: 120 }],
+    };
+    const body = JSON.stringify({ type: 'event_callback', team_id: 'T00000001', api_app_id: 'A0TEST', event_id: 'Ev0FILE1', event_time: 1, event });
+
+    const response = await post(body, { 'content-type': 'application/json' });
+    expect(response.status).toBe(200);
+
+    await expect.poll(() => sharedFiles.length).toBe(1);
+    expect(sharedFiles[0]?.text).toBe('/dataset check medical-data');
+    expect(sharedFiles[0]?.files).toEqual([{ name: 'rows.jsonl', urlPrivateDownload: 'http://127.0.0.1:9/files/rows.jsonl', size: 120 }]);
+    expect(sharedFiles[0]?.userId).toBe(MEMBER);
   });
 });

@@ -63,7 +63,7 @@ describe('host outages', () => {
 
     expect(ended.failureClass).toBe('unreachable');
     const replies = threadReplies(slack, run);
-    expect(replies.filter((text) => text.includes('暂时连不上虚拟机'))).toHaveLength(1);
+    expect(replies.filter((text) => text.includes('连接中断，正在重连'))).toHaveLength(1);
     expect(replies.find((text) => text.includes('第 1 次尝试失联'))).toContain('主机连接不上');
   }, FAULT_TEST_TIMEOUT_MS);
 

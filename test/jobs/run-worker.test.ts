@@ -330,7 +330,7 @@ describe('run worker end to end', () => {
 
       expect(ended.status).toBe('lost');
       expect(ended.failureClass).toBe('unreachable');
-      expect(threadReplies(run)).toContain('⚠️ 暂时连不上虚拟机 gpu1，正在重试…');
+      expect(threadReplies(run)).toContain('⚠️ 连接中断，正在重连（虚拟机 gpu1）…');
     } finally {
       // The detached trainer outlives its sshd; stop its process group here.
       if (trainerPid) {

@@ -42,7 +42,7 @@ export const runsMessages: CatalogPair = {
 
     'runs.vm.starting': '正在启动虚拟机 {vm}…',
     'runs.vm.started': '虚拟机 {vm} 已启动，用时 {duration}。',
-    'runs.vm.unreachable': '⚠️ 暂时连不上虚拟机 {vm}，正在重试…',
+    'runs.vm.unreachable': '⚠️ 连接中断，正在重连（虚拟机 {vm}）…',
     'runs.vm.reconnected': '已重新连上虚拟机 {vm}，从断点继续跟踪。',
     'runs.sync.done': '代码已同步到 {vm}。',
     'runs.launch.started': '训练进程已在 {vm} 上启动。',
@@ -126,7 +126,7 @@ export const runsMessages: CatalogPair = {
 
     'runs.vm.starting': 'Starting VM {vm}…',
     'runs.vm.started': 'VM {vm} started in {duration}.',
-    'runs.vm.unreachable': '⚠️ Cannot reach VM {vm} at the moment; retrying…',
+    'runs.vm.unreachable': '⚠️ Connection lost, reconnecting (VM {vm})…',
     'runs.vm.reconnected': 'Reconnected to VM {vm}; following resumes where it stopped.',
     'runs.sync.done': 'Code synced to {vm}.',
     'runs.launch.started': 'Trainer process started on {vm}.',
