@@ -41,6 +41,8 @@ export const cancelCommand = defineCommand<CancelCommand>({
     ctx.logger.info({ runId: run.id, outcome: result.kind }, 'cancel handled');
     if (result.kind === 'not_active') {
       await ctx.respond(ctx.t('core.cancel.already_final', { id: run.id, status: ctx.t(`runs.status.${result.run.status}`) }));
+    } else if (result.kind === 'already_ended') {
+      await ctx.respond(ctx.t('runs.cancel.alreadyEnded', { id: run.id }));
     } else if (result.kind === 'signalled') {
       await ctx.respond(ctx.t('core.cancel.signalled', { id: run.id }));
     } else {

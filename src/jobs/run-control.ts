@@ -31,6 +31,8 @@ export type CancelOutcome =
   | { kind: 'signalled'; run: RunRecord }
   /** Nothing was launched yet: the run is cancelled now, or as soon as its worker checks. */
   | { kind: 'cancelled_before_launch'; run: RunRecord }
+  /** The trainer had already exited (exit_code written); the worker reports its own outcome, not a cancellation. */
+  | { kind: 'already_ended'; run: RunRecord }
   | { kind: 'not_active'; run: RunRecord };
 
 export interface RunLog {
@@ -54,6 +56,7 @@ export class RunControl {
     let run = await store.require(runId);
     if (isFinalStatus(run.status)) return { kind: 'not_active', run };
 
+    const requestedEarlier = run.cancelRequestedBy !== undefined;
     run = await store.update(runId, (stored) => (stored.cancelRequestedBy ? undefined : { cancelRequestedBy: byUser }));
     logger.info({ runId, byUser, status: run.status }, 'cancel requested');
 
@@ -74,7 +77,15 @@ export class RunControl {
     const host = await this.deps.hosts.get(run.vm);
     const outcome = await signalRun(host, runDirOf(vm, run.id), 'TERM');
     logger.info({ runId, outcome }, 'cancel signal sent');
-    await thread.postReply(run, `run:${run.id}:cancel:a${run.attempt}`, thread.translate('runs.cancel.requested', { user: byUser }));
+    if (outcome === 'ended') {
+      // The trainer exited before the signal, so its own end (often success) stands and
+      // this request must not turn it into a cancellation.
+      if (!requestedEarlier) run = await store.update(runId, (stored) => (stored.cancelRequestedBy === byUser ? { cancelRequestedBy: undefined } : undefined));
+      return { kind: 'already_ended', run };
+    }
+    // Before step 1 there is nothing to save, so the reply does not promise a checkpoint.
+    const requestedKey = (run.step ?? 0) > 0 ? 'runs.cancel.requested' : 'runs.cancel.requestedBeforeFirstStep';
+    await thread.postReply(run, `run:${run.id}:cancel:a${run.attempt}`, thread.translate(requestedKey, { user: byUser }));
     // TODO: escalate to KILL when the trainer has not ended a few minutes after TERM.
     return { kind: 'signalled', run };
   }

@@ -67,6 +67,8 @@ export const runsMessages: CatalogPair = {
     'runs.error.unknownVm': '配置里没有虚拟机 {vm}，请检查 vms 或换一台。',
 
     'runs.cancel.requested': '<@{user}> 请求取消，训练正在保存检查点…',
+    'runs.cancel.requestedBeforeFirstStep': '<@{user}> 请求取消，训练还没开始第一步，正在停止…',
+    'runs.cancel.alreadyEnded': '#{id} 已经结束，无需取消。',
     'runs.cancel.notActive': '#{id} 已经结束（{status}），无需取消。',
     'runs.cancel.notLaunched': '#{id} 还没启动训练进程，已直接取消。',
 
@@ -151,6 +153,8 @@ export const runsMessages: CatalogPair = {
     'runs.error.unknownVm': 'VM {vm} is not in the config; check `vms` or pick another VM.',
 
     'runs.cancel.requested': '<@{user}> requested cancellation; the trainer is saving a checkpoint…',
+    'runs.cancel.requestedBeforeFirstStep': '<@{user}> requested cancellation; training had not reached its first step and is stopping…',
+    'runs.cancel.alreadyEnded': '#{id} has already ended; nothing to cancel.',
     'runs.cancel.notActive': '#{id} has already ended ({status}); nothing to cancel.',
     'runs.cancel.notLaunched': '#{id} had not launched its trainer yet and is cancelled.',
 
