@@ -142,6 +142,57 @@ export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], 
   return { patch, replies, end, unknownTypes };
 }
 
+export interface OutboxPlan {
+  /** Replies to post, in outbox order. */
+  post: OutboxItem[];
+  /** Keys of progress replies a newer progress reply of the same attempt and stage replaces. */
+  superseded: string[];
+}
+
+/**
+ * Decides which queued replies to post so that a thread that fell behind catches up:
+ * only the newest progress reply of each attempt and stage is posted, with its loss
+ * change measured from the last posted reply. Checkpoint and evaluation replies are
+ * always posted. Pure, so a re-delivered job that flushes the same outbox decides the same.
+ */
+export function planOutbox(outbox: readonly OutboxItem[]): OutboxPlan {
+  const newestBySeries = new Map<string, number>();
+  outbox.forEach((item, index) => {
+    if (item.type === 'progress') newestBySeries.set(progressSeries(item.key), index);
+  });
+
+  const post: OutboxItem[] = [];
+  const superseded: string[] = [];
+  // The first superseded reply of each series: the merged reply's loss change starts where it did.
+  const firstSuperseded = new Map<string, OutboxItem & { type: 'progress' }>();
+  outbox.forEach((item, index) => {
+    if (item.type !== 'progress') {
+      post.push(item);
+      return;
+    }
+    const series = progressSeries(item.key);
+    if (newestBySeries.get(series) !== index) {
+      superseded.push(item.key);
+      if (!firstSuperseded.has(series)) firstSuperseded.set(series, item);
+      return;
+    }
+    const first = firstSuperseded.get(series);
+    post.push(first ? { ...item, lossChange: mergedLossChange(first, item) } : item);
+  });
+  return { post, superseded };
+}
+
+/** A progress key without its step (`run:42:progress:a1:s30` to `run:42:progress:a1`). */
+function progressSeries(key: string): string {
+  return key.replace(/:s\d+$/, '');
+}
+
+/** Loss change from the reply before `first` to `newest`; undefined when `first` had no earlier reply. */
+function mergedLossChange(first: OutboxItem & { type: 'progress' }, newest: OutboxItem & { type: 'progress' }): number | undefined {
+  if (first.loss === undefined || first.lossChange === undefined || newest.loss === undefined) return undefined;
+  return newest.loss - (first.loss - first.lossChange);
+}
+
 function isProgressDue(last: RunRecord['lastProgress'], step: number, time: string, policy: ProgressPolicy): boolean {
   if (last === undefined) return true;
   if (step <= last.step) return false;

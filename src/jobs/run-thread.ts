@@ -9,6 +9,7 @@ import { ChatApiError } from '../bot/chat-errors.js';
 import type { Translate } from '../bot/i18n.js';
 import type { Announcer } from './announcer.js';
 import { renderLossChart, type ChartPoint } from './loss-chart.js';
+import { planOutbox } from './run-progress.js';
 import { formatFinalMessage, formatOutboxItem, formatThreadRoot } from './run-reporter.js';
 import type { RunStore } from './run-store.js';
 import type { RunRecord } from './run-types.js';
@@ -64,12 +65,24 @@ export class RunThread {
 
   /**
    * Posts the run's queued replies in order and removes each from the stored outbox once
-   * posted. A reply Slack rejects for good (`ChatApiError`) is logged and dropped, so one
-   * bad message cannot stop the following of a run. Other errors are thrown.
+   * posted. Progress replies that a newer one replaces (`planOutbox`) are removed unposted,
+   * so a backlog costs one post per series, not one per reply. A reply Slack rejects for
+   * good (`ChatApiError`) is logged and dropped, so one bad message cannot stop the
+   * following of a run. Other errors are thrown.
    */
   async flushOutbox(run: RunRecord): Promise<RunRecord> {
+    const plan = planOutbox(run.outbox ?? []);
     let current = run;
-    for (const item of run.outbox ?? []) {
+    if (plan.superseded.length > 0) {
+      // The merged replies are stored too, so a worker that dies now leaves their loss change right.
+      const superseded = new Set(plan.superseded);
+      const planned = new Map(plan.post.map((item) => [item.key, item]));
+      current = await this.deps.store.update(run.id, (stored) => ({
+        outbox: (stored.outbox ?? []).filter((queued) => !superseded.has(queued.key)).map((queued) => planned.get(queued.key) ?? queued),
+      }));
+      this.deps.logger.debug({ runId: run.id, superseded: plan.superseded.length }, 'skipped progress replies a newer one replaces');
+    }
+    for (const item of plan.post) {
       try {
         await this.postReply(current, item.key, formatOutboxItem(item, this.deps.t));
       } catch (error) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { applyRunEvents, type TrainerEvent } from '../../src/jobs/run-progress.js';
-import type { RunRecord } from '../../src/jobs/run-types.js';
+import { applyRunEvents, planOutbox, type TrainerEvent } from '../../src/jobs/run-progress.js';
+import type { OutboxItem, RunRecord } from '../../src/jobs/run-types.js';
 
 const run: RunRecord = {
   id: '42',
@@ -101,5 +101,46 @@ describe('applyRunEvents', () => {
     const applied = applyRunEvents(resumed, [{ type: 'start', max_steps: 100 }, step(40, 0, 1.6)], { everySeconds: 60 });
 
     expect(applied.replies.map((reply) => reply.key)).toEqual(['run:42:progress:a2:s40']);
+  });
+});
+
+function progress(step: number, loss: number, lossChange?: number, series = 'run:42:progress:a1'): OutboxItem {
+  return { key: `${series}:s${step}`, type: 'progress', step, maxSteps: 100, loss, lossChange };
+}
+
+describe('planOutbox', () => {
+  it('posts only the newest progress reply', () => {
+    const plan = planOutbox([progress(10, 3, -0.5), progress(20, 2.8, -0.2), progress(30, 2.5, -0.3)]);
+
+    expect(plan.post.map((item) => item.key)).toEqual(['run:42:progress:a1:s30']);
+    expect(plan.superseded).toEqual(['run:42:progress:a1:s10', 'run:42:progress:a1:s20']);
+  });
+
+  it('measures the merged loss change from the last posted reply', () => {
+    const [merged] = planOutbox([progress(10, 3, -0.5), progress(20, 2.8, -0.2), progress(30, 2.5, -0.3)]).post;
+
+    expect(merged?.type === 'progress' && merged.lossChange).toBeCloseTo(-1);
+  });
+
+  it('keeps a merged first reply without a loss change', () => {
+    const [merged] = planOutbox([progress(1, 3), progress(2, 2.9, -0.1)]).post;
+
+    expect(merged?.type === 'progress' && merged.lossChange).toBeUndefined();
+  });
+
+  it('never drops checkpoint or evaluation replies', () => {
+    const checkpoint: OutboxItem = { key: 'run:42:checkpoint:a1:s10', type: 'checkpoint', step: 10, path: '/runs/42/checkpoint-10' };
+    const evaluation: OutboxItem = { key: 'run:42:eval:a1:s10', type: 'eval', step: 10, metrics: { eval_loss: 2.9 } };
+
+    const plan = planOutbox([progress(10, 3, -0.5), checkpoint, evaluation, progress(20, 2.8, -0.2)]);
+
+    expect(plan.post.map((item) => item.key)).toEqual([checkpoint.key, evaluation.key, 'run:42:progress:a1:s20']);
+  });
+
+  it('keeps the newest reply of each attempt', () => {
+    const plan = planOutbox([progress(10, 3, -0.5), progress(5, 3.1, undefined, 'run:42:progress:a2')]);
+
+    expect(plan.post).toHaveLength(2);
+    expect(plan.superseded).toEqual([]);
   });
 });
