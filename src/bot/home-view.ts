@@ -1,6 +1,7 @@
 import type { Locale } from '../config/schema.js';
 import type { PlanItem } from '../commands/plan-types.js';
 import { formatDue, formatWeek, type WeekKey } from '../commands/plan-week.js';
+import { runStatusLabel } from '../jobs/run-reporter.js';
 import type { RunRecord } from '../jobs/run-types.js';
 import type { Block } from './chat-port.js';
 import { contextLine, divider, header, section } from './blocks.js';
@@ -47,5 +48,5 @@ function runLine(run: RunRecord, t: Translate): string {
       ? ` · ${run.step}/${run.maxSteps} (${Math.floor((run.step / run.maxSteps) * 100)}%)`
       : '';
   const plan = run.planItem ? ` · ${run.planItem}` : '';
-  return t('plan.home.run', { id: run.id, recipe: run.recipe, vm: run.vm, status: t(`runs.status.${run.status}`), progress: `${progress}${plan}` });
+  return t('plan.home.run', { id: run.id, recipe: run.recipe, vm: run.vm, status: runStatusLabel(run, t), progress: `${progress}${plan}` });
 }

@@ -3,16 +3,17 @@ import { format } from 'date-fns';
 
 import type { Translate } from '../bot/i18n.js';
 import type { Config } from '../config/schema.js';
+import { formatEndReason, runStatusLabel } from '../jobs/run-reporter.js';
 import type { RunRecord } from '../jobs/run-types.js';
 
 /** Pure one-line and detail texts of a run for /runs and /status. */
 export function statusLabel(run: RunRecord, t: Translate): string {
-  return t(`runs.status.${run.status}`);
+  return runStatusLabel(run, t);
 }
 
 export function progressText(run: RunRecord, t: Translate): string {
   if (run.step === undefined) return t('core.runs.no_progress');
-  return t('core.runs.progress', {
+  return t('runs.summary.progress', {
     step: run.step,
     maxSteps: run.maxSteps ?? '?',
     loss: run.loss === undefined ? '—' : run.loss.toFixed(4),
@@ -48,9 +49,8 @@ export function runDetail(run: RunRecord, config: Config, t: Translate): string 
       attempt: run.attempt,
     }),
   ];
-  if (run.failureClass || run.failureMessage) {
-    lines.push(t('core.status.failure', { failureClass: run.failureClass ?? '', failureMessage: run.failureMessage ?? '' }));
-  }
+  const endReason = formatEndReason(run, t);
+  if (endReason) lines.push(endReason);
   if (run.outputPath) lines.push(t('core.status.output', { outputPath: run.outputPath }));
   return lines.join('\n');
 }

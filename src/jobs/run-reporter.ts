@@ -32,9 +32,38 @@ const STATUS_ICONS: Record<RunRecord['status'], string> = {
   restarting: '🔁',
 };
 
+/** Icons of the `running` status of runs that do not train. */
+const RUNNING_ICONS: Record<Exclude<RunRecord['kind'], 'train'>, string> = {
+  deploy: '🚀',
+  dataset: '🔍',
+  bench: '📶',
+};
+
+/** Names the run's status in words fit for its kind: a running deployment is 部署中, not 训练中. */
+export function runStatusLabel(run: Pick<RunRecord, 'kind' | 'status'>, t: Translate): string {
+  if (run.status === 'running' && run.kind !== 'train') return t(`runs.status.running.${run.kind}`);
+  return t(`runs.status.${run.status}`);
+}
+
+function runStatusIcon(run: Pick<RunRecord, 'kind' | 'status'>): string {
+  if (run.status === 'running' && run.kind !== 'train') return RUNNING_ICONS[run.kind];
+  return STATUS_ICONS[run.status];
+}
+
+/**
+ * Says why an unsuccessful run ended, for /status: who cancelled it, or the localized
+ * failure class with its detail. Returns undefined for runs with nothing to explain.
+ */
+export function formatEndReason(run: RunRecord, t: Translate): string | undefined {
+  if (run.status === 'cancelled') return run.cancelRequestedBy ? t('runs.summary.cancelledBy', { user: run.cancelRequestedBy }) : undefined;
+  if (!run.failureClass && !run.failureMessage) return undefined;
+  const failureClass = t(`runs.failure.${run.failureClass ?? 'unknown'}`);
+  return run.failureMessage ? t('runs.summary.failure', { failureClass, message: run.failureMessage }) : t('runs.summary.failureClass', { failureClass });
+}
+
 export function formatThreadRoot(run: RunRecord, t: Translate): FormattedMessage {
   const title = t('runs.root.title', { kind: t(`runs.kind.${run.kind}`), id: run.id, recipe: run.recipe, vm: run.vm });
-  const status = `${STATUS_ICONS[run.status]} ${t(`runs.status.${run.status}`)}`;
+  const status = `${runStatusIcon(run)} ${runStatusLabel(run, t)}`;
   const unknown = t('runs.root.unknown');
 
   const fields: string[] = [t('runs.root.status', { status })];

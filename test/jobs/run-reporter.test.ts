@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import { findMissingKeys, translator } from '../../src/bot/i18n.js';
 import { renderLossChart } from '../../src/jobs/loss-chart.js';
-import { estimateRemainingMs, formatDuration, formatFinalMessage, formatOutboxItem, formatThreadRoot } from '../../src/jobs/run-reporter.js';
+import { runDetail, runLine } from '../../src/commands/run-summary.js';
+import { configSchema } from '../../src/config/schema.js';
+import { estimateRemainingMs, formatDuration, formatEndReason, formatFinalMessage, formatOutboxItem, formatThreadRoot, runStatusLabel } from '../../src/jobs/run-reporter.js';
 import { canTransition } from '../../src/jobs/run-state.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 import { sparkline } from '../../src/jobs/sparkline.js';
@@ -59,6 +61,66 @@ describe('formatThreadRoot', () => {
 
   it('formats in English', () => {
     expect(formatThreadRoot(run, en).text).toBe('Training #42 · medical-phi4 @ yanshiyiliao · 🏃 Running');
+  });
+});
+
+describe('runStatusLabel', () => {
+  it.each([
+    ['train', '训练中', 'Running'],
+    ['deploy', '部署中', 'Deploying'],
+    ['dataset', '检查中', 'Checking'],
+    ['bench', '测试中', 'Benchmarking'],
+  ] as const)('names a running %s run', (kind, chinese, english) => {
+    expect(runStatusLabel({ kind, status: 'running' }, zh)).toBe(chinese);
+    expect(runStatusLabel({ kind, status: 'running' }, en)).toBe(english);
+  });
+
+  it('keeps serving and ended statuses for every kind', () => {
+    expect(runStatusLabel({ kind: 'deploy', status: 'serving' }, zh)).toBe('服务中');
+    expect(runStatusLabel({ kind: 'bench', status: 'succeeded' }, zh)).toBe('已完成');
+  });
+
+  it('shows the kind in the thread root', () => {
+    const root = formatThreadRoot({ ...run, kind: 'bench' }, zh);
+
+    expect(root.text).toContain('测试中');
+    expect(root.text).not.toContain('训练中');
+  });
+});
+
+describe('run summary for /status and /runs', () => {
+  const config = configSchema.parse({
+    slack: { mode: 'console', channel: 'C0TRAIN01' },
+    team: { members: [{ id: 'U0ALICE01', name: 'Alice', roles: ['admin'] }] },
+    vms: { local: { transport: 'local' } },
+    recipes: { demo: { kind: 'train', model: 'tiny-random-phi3', dataset: 'data.jsonl' } },
+  });
+  const cancelled: RunRecord = { ...run, status: 'cancelled', cancelRequestedBy: 'U0DEMO', failureClass: 'cancelled', failureMessage: 'cancelled by U0DEMO' };
+
+  it('names who cancelled without a failure line', () => {
+    const detail = runDetail(cancelled, config, zh);
+
+    expect(detail).toContain('已由 <@U0DEMO> 取消');
+    expect(detail).not.toContain('失败原因');
+    expect(detail).not.toContain('cancelled by');
+  });
+
+  it('localizes the failure class', () => {
+    const failed: RunRecord = { ...run, status: 'failed', failureClass: 'out_of_memory', failureMessage: 'CUDA out of memory' };
+
+    expect(runDetail(failed, config, zh)).toContain('*失败原因*：显存不足（CUDA out of memory）');
+    expect(runDetail(failed, config, en)).toContain('*Failure*: out of GPU memory (CUDA out of memory)');
+    expect(formatEndReason({ ...failed, failureMessage: undefined }, zh)).toBe('*失败原因*：显存不足');
+  });
+
+  it('calls loss 损失 in Chinese', () => {
+    expect(runLine(run, config, zh)).toContain('损失 1.2346');
+    expect(runLine(run, config, zh)).not.toContain('loss');
+    expect(runLine(run, config, en)).toContain('loss 1.2346');
+  });
+
+  it('names a running deployment 部署中', () => {
+    expect(runLine({ ...run, kind: 'deploy' }, config, zh)).toContain('部署中');
   });
 });
 

@@ -7,6 +7,9 @@ export const runsMessages: CatalogPair = {
     'runs.status.starting_vm': '正在启动虚拟机',
     'runs.status.syncing': '正在同步代码',
     'runs.status.running': '训练中',
+    'runs.status.running.deploy': '部署中',
+    'runs.status.running.dataset': '检查中',
+    'runs.status.running.bench': '测试中',
     'runs.status.serving': '服务中',
     'runs.status.succeeded': '已完成',
     'runs.status.failed': '失败',
@@ -72,6 +75,11 @@ export const runsMessages: CatalogPair = {
     'runs.cancel.notActive': '#{id} 已经结束（{status}），无需取消。',
     'runs.cancel.notLaunched': '#{id} 还没启动训练进程，已直接取消。',
 
+    'runs.summary.progress': '第 {step}/{maxSteps} 步，损失 {loss}',
+    'runs.summary.cancelledBy': '已由 <@{user}> 取消',
+    'runs.summary.failure': '*失败原因*：{failureClass}（{message}）',
+    'runs.summary.failureClass': '*失败原因*：{failureClass}',
+
     'runs.failure.out_of_memory': '显存不足',
     'runs.failure.diverged': '损失发散',
     'runs.failure.data_error': '数据错误',
@@ -93,6 +101,9 @@ export const runsMessages: CatalogPair = {
     'runs.status.starting_vm': 'Starting VM',
     'runs.status.syncing': 'Syncing code',
     'runs.status.running': 'Running',
+    'runs.status.running.deploy': 'Deploying',
+    'runs.status.running.dataset': 'Checking',
+    'runs.status.running.bench': 'Benchmarking',
     'runs.status.serving': 'Serving',
     'runs.status.succeeded': 'Succeeded',
     'runs.status.failed': 'Failed',
@@ -157,6 +168,11 @@ export const runsMessages: CatalogPair = {
     'runs.cancel.alreadyEnded': '#{id} has already ended; nothing to cancel.',
     'runs.cancel.notActive': '#{id} has already ended ({status}); nothing to cancel.',
     'runs.cancel.notLaunched': '#{id} had not launched its trainer yet and is cancelled.',
+
+    'runs.summary.progress': 'step {step}/{maxSteps}, loss {loss}',
+    'runs.summary.cancelledBy': 'Cancelled by <@{user}>',
+    'runs.summary.failure': '*Failure*: {failureClass} ({message})',
+    'runs.summary.failureClass': '*Failure*: {failureClass}',
 
     'runs.failure.out_of_memory': 'out of GPU memory',
     'runs.failure.diverged': 'loss diverged',
