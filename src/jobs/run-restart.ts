@@ -134,7 +134,7 @@ export async function queueAttempt(deps: Pick<RestartDeps, 'queue'>, run: RunRec
   );
 }
 
-/** `从 checkpoint-1200 恢复（第 1200 步）` or `从头开始`. */
+/** `从第 1200 步的检查点 checkpoint-1200 恢复` or `从头开始`. */
 export function describePoint(t: Translate, point: RestartPoint): string {
   return point.kind === 'checkpoint' ? t('restart.fromCheckpoint', { step: point.step }) : t('restart.fromScratch');
 }

@@ -82,7 +82,7 @@ describe('trainer failures', () => {
     const report = replies.find((text) => text.includes('第 1 次尝试失败'));
     expect(report).toContain('进程被信号终止');
     expect(report).toContain('137');
-    expect(replies.filter((text) => text.includes(`从 checkpoint-${resumeStep} 恢复（第 ${resumeStep} 步）`))).toHaveLength(1);
+    expect(replies.filter((text) => text.includes(`从第 ${resumeStep} 步的检查点 checkpoint-${resumeStep} 恢复`))).toHaveLength(1);
     expect(replies.some((text) => ONCALL.some((id) => text.includes(`<@${id}>`)))).toBe(false);
   }, FAULT_TEST_TIMEOUT_MS);
 

@@ -153,7 +153,7 @@ describe('handleRunFailure', () => {
     expect(texts[0]).toContain('第 10 步');
     expect(JSON.stringify(threadCalls('100.0001')[0]?.body.blocks)).toContain('log line 40');
     expect(JSON.stringify(threadCalls('100.0001')[0]?.body.blocks)).not.toContain('log line 20\\n');
-    expect(texts[1]).toContain('从 checkpoint-10 恢复（第 10 步）');
+    expect(texts[1]).toContain('从第 10 步的检查点 checkpoint-10 恢复');
     expect(texts[1]).toContain('第 2 次尝试');
   });
 
@@ -235,7 +235,7 @@ describe('restartRun', () => {
     const stored = await harness.store.require(run.id);
     expect(stored.resumeFrom).toMatch(/checkpoint-5$/);
     expect(stored.attempts[1]?.startedBy).toBe('UBOB');
-    expect(String(threadCalls('110.0001')[0]?.body.text)).toContain('从 checkpoint-5 恢复（第 5 步）');
+    expect(String(threadCalls('110.0001')[0]?.body.text)).toContain('从第 5 步的检查点 checkpoint-5 恢复');
   });
 
   it('names the nearest step when missing', async () => {

@@ -73,7 +73,7 @@ describe('formatFailureReport', () => {
   it('lists every attempt', () => {
     const blocks = JSON.stringify(formatFailureReport(zh, input).blocks);
     expect(blocks).toContain('第 1 次（<@U01CHENCHEN>，从头开始）：进程被信号终止');
-    expect(blocks).toContain('第 2 次（自动重启，从 checkpoint-1200 恢复（第 1200 步））');
+    expect(blocks).toContain('第 2 次（自动重启，从第 1200 步的检查点 checkpoint-1200 恢复）');
   });
 
   it('keeps log fences closed', () => {
@@ -97,7 +97,31 @@ describe('formatFailureReport', () => {
 
 describe('formatResumePoint', () => {
   it('names the checkpoint step', () => {
-    expect(formatResumePoint(zh, '/x/output/checkpoint-1200')).toBe('从 checkpoint-1200 恢复（第 1200 步）');
+    expect(formatResumePoint(zh, '/x/output/checkpoint-1200')).toBe('从第 1200 步的检查点 checkpoint-1200 恢复');
     expect(formatResumePoint(zh, null)).toBe('从头开始');
+  });
+});
+
+describe('restart messages', () => {
+  const from = formatResumePoint(zh, '/x/output/checkpoint-23');
+
+  it('use Unicode emoji, not shortcodes', () => {
+    for (const t of [zh, en]) {
+      const texts = [
+        t('restart.announce', { runId: '2', attempt: 2, user: 'U0DEMO', from }),
+        t('restart.auto', { runId: '2', number: 1, max: 3, seconds: 30, attempt: 2, from }),
+        t('restart.autoStartVm', { vm: 'gpu1' }),
+        t('failure.title', { runId: '2', attempt: 1, label: 'x' }),
+      ];
+      for (const text of texts) expect(text).not.toMatch(/:[a-z_]+:/);
+    }
+    expect(zh('restart.announce', { runId: '2', attempt: 2, user: 'U0DEMO', from })).toMatch(/^🔁 /);
+  });
+
+  it('do not nest brackets', () => {
+    const queued = zh('restart.queued', { runId: '2', attempt: 2, from });
+
+    expect(queued).toBe('已安排重启 #2（第 2 次尝试，从第 23 步的检查点 checkpoint-23 恢复）');
+    expect(en('restart.queued', { runId: '2', attempt: 2, from: formatResumePoint(en, '/x/checkpoint-23') })).not.toMatch(/\([^)]*\(/);
   });
 });

@@ -127,6 +127,6 @@ describe('failure buttons', () => {
     const stored = await harness.jobs.runStore.require(run.id);
     expect(stored.status).toBe('restarting');
     expect(stored.attempt).toBe(2);
-    expect(threadTexts(run).find((text) => text.includes('第 2 次尝试'))).toContain('从 checkpoint-1200 恢复（第 1200 步）');
+    expect(threadTexts(run).find((text) => text.includes('第 2 次尝试'))).toContain('从第 1200 步的检查点 checkpoint-1200 恢复');
   });
 });
