@@ -53,11 +53,12 @@ export function renderLossChart(points: readonly ChartPoint[], title: string): B
   context.font = '13px sans-serif';
   context.fillStyle = TEXT_COLOR;
 
-  for (let tick = 0; tick <= TICKS; tick += 1) {
-    const step = stepRange.min + ((stepRange.max - stepRange.min) * tick) / TICKS;
-    context.textAlign = 'center';
-    context.fillText(formatTick(step), x(step), HEIGHT - MARGIN.bottom + 18);
+  context.textAlign = 'center';
+  for (const step of stepTicks(stepRange.min, stepRange.max)) {
+    context.fillText(String(step), x(step), HEIGHT - MARGIN.bottom + 18);
+  }
 
+  for (let tick = 0; tick <= TICKS; tick += 1) {
     const loss = lossRange.min + ((lossRange.max - lossRange.min) * tick) / TICKS;
     context.textAlign = 'right';
     context.fillStyle = LOSS_COLOR;
@@ -92,6 +93,19 @@ export function renderLossChart(points: readonly ChartPoint[], title: string): B
   }
 
   return canvas.toBuffer('image/png');
+}
+
+/**
+ * Returns whole-number step ticks within [min, max], spaced 1, 2 or 5 times a power of
+ * ten so that at most TICKS + 1 of them fit.
+ */
+export function stepTicks(min: number, max: number): number[] {
+  const rough = Math.max(max - min, 1) / TICKS;
+  const magnitude = 10 ** Math.floor(Math.log10(rough));
+  const interval = Math.max(1, [1, 2, 5, 10].map((factor) => factor * magnitude).find((candidate) => candidate >= rough) ?? 10 * magnitude);
+  const ticks: number[] = [];
+  for (let tick = Math.ceil(min / interval) * interval; tick <= max; tick += interval) ticks.push(tick);
+  return ticks;
 }
 
 function drawGrid(context: SKRSContext2D, plotWidth: number, plotHeight: number): void {

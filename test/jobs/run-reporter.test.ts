@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { findMissingKeys, translator } from '../../src/bot/i18n.js';
-import { renderLossChart } from '../../src/jobs/loss-chart.js';
+import { renderLossChart, stepTicks } from '../../src/jobs/loss-chart.js';
 import { runDetail, runLine } from '../../src/commands/run-summary.js';
 import { configSchema } from '../../src/config/schema.js';
 import { estimateRemainingMs, formatDuration, formatEndReason, formatFinalMessage, formatOutboxItem, formatThreadRoot, runStatusLabel } from '../../src/jobs/run-reporter.js';
@@ -191,6 +191,15 @@ describe('run reporting helpers', () => {
     expect(sparkline([2, 2, 2])).toBe('▄▄▄');
     expect(sparkline([])).toBe('');
     expect(sparkline(Array.from({ length: 300 }, (_, index) => 300 - index), 30)).toHaveLength(30);
+  });
+
+  it.each([
+    [1, 20, [5, 10, 15, 20]],
+    [1, 6, [1, 2, 3, 4, 5, 6]],
+    [0, 1000, [0, 200, 400, 600, 800, 1000]],
+    [2.7, 3.3, [3]],
+  ])('puts step ticks for %d to %d on whole steps', (min, max, ticks) => {
+    expect(stepTicks(min, max)).toEqual(ticks);
   });
 
   it('renders the loss chart as PNG', () => {
