@@ -3,6 +3,7 @@
  * object a line, an `env` record then one `result` record per collective and message
  * size. Pure, so the table is tested without torch.
  */
+import type { Translate } from '../bot/i18n.js';
 
 export interface BenchEnvironment {
   backend: string;
@@ -87,7 +88,27 @@ export function formatBenchTable(results: readonly BenchResult[]): string {
     }
     lines.push(cells.join(' '));
   }
-  lines.push('busbw in GB/s (nccl-tests definition)');
+  return lines.join('\n');
+}
+
+/**
+ * Formats the benchmark's thread reply: title, environment, peak per collective, the
+ * table in a code block and the localized note on its units.
+ */
+export function formatBenchReport(vm: string, output: BenchOutput, t: Translate): string {
+  const environment = output.environment;
+  const none = t('bench.none');
+  const lines = [
+    t('bench.result.title', { vm, world: environment?.worldSize ?? '—', backend: environment?.backend ?? '—' }),
+    t('bench.result.env', { nccl: environment?.ncclVersion ?? none, link: environment?.gpuLink ?? none }),
+    ...peakResults(output.results).map((peak) =>
+      t('bench.result.peak', { collective: peak.collective, busbw: peak.busbwGbps.toFixed(2), size: formatBytes(peak.bytes) }),
+    ),
+    '```',
+    formatBenchTable(output.results),
+    '```',
+    t('bench.result.units'),
+  ];
   return lines.join('\n');
 }
 

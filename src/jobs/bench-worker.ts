@@ -10,7 +10,7 @@ import { benchRecipeSchema, type BenchRecipe, type Config, type VmConfig } from 
 import { DEFAULT_BENCH_RECIPE } from '../commands/bench-parse.js';
 import { launchRun } from '../remote/launcher.js';
 import { renderBandwidthChart } from './bench-chart.js';
-import { formatBenchTable, formatBytes, parseBenchOutput, peakResults } from './bench-format.js';
+import { formatBenchReport, parseBenchOutput } from './bench-format.js';
 import {
   endIfCancelledBeforeLaunch,
   failRun,
@@ -131,18 +131,8 @@ export async function processBenchRun(deps: RunWorkerDeps, initial: RunRecord, c
 async function postBenchReport(deps: RunWorkerDeps, run: RunRecord, output: ReturnType<typeof parseBenchOutput>): Promise<void> {
   const { thread } = deps;
   const environment = output.environment;
-  const none = thread.translate('bench.none');
-  const lines = [
-    thread.translate('bench.result.title', { vm: run.vm, world: environment?.worldSize ?? '—', backend: environment?.backend ?? '—' }),
-    thread.translate('bench.result.env', { nccl: environment?.ncclVersion ?? none, link: environment?.gpuLink ?? none }),
-    ...peakResults(output.results).map((peak) =>
-      thread.translate('bench.result.peak', { collective: peak.collective, busbw: peak.busbwGbps.toFixed(2), size: formatBytes(peak.bytes) }),
-    ),
-    '```',
-    formatBenchTable(output.results),
-    '```',
-  ];
-  await thread.postReply(run, `run:${run.id}:bench-table:a${run.attempt}`, lines.join('\n'));
+  const text = formatBenchReport(run.vm, output, (key, params) => thread.translate(key, params));
+  await thread.postReply(run, `run:${run.id}:bench-table:a${run.attempt}`, text);
 
   const png = renderBandwidthChart(output.results, `#${run.id} ${run.vm}: busbw vs message size (${environment?.backend ?? ''})`);
   if (png) {

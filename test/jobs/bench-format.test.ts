@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { renderBandwidthChart } from '../../src/jobs/bench-chart.js';
-import { formatBenchTable, formatBytes, parseBenchOutput, peakResults } from '../../src/jobs/bench-format.js';
+import { translator } from '../../src/bot/i18n.js';
+import { formatBenchReport, formatBenchTable, formatBytes, parseBenchOutput, peakResults } from '../../src/jobs/bench-format.js';
 import { buildBenchCommand } from '../../src/jobs/bench-worker.js';
 import { benchRecipeSchema } from '../../src/config/schema.js';
 
@@ -30,6 +31,17 @@ describe('bench output', () => {
     expect(lines[0]).toContain('all_reduce busbw');
     expect(lines[1]).toMatch(/^\s+1 KiB\s+20\.5\s+0\.025\s+15\.2\s+0\.070$/);
     expect(lines[2]).toMatch(/^\s+1 MiB\s+40\.1\s+13\.050\s+30\.4\s+34\.500$/);
+  });
+
+  it('explains the units in the reader\'s language', () => {
+    const output = parseBenchOutput(OUTPUT);
+    const zh = formatBenchReport('xunlian', output, translator('zh-CN'));
+    const en = formatBenchReport('xunlian', output, translator('en'));
+
+    expect(zh).toContain('busbw 为总线带宽，单位 GB/s，按 nccl-tests 的定义计算');
+    expect(zh).not.toContain('definition');
+    expect(en).toContain('busbw is bus bandwidth in GB/s, as nccl-tests defines it');
+    expect(formatBenchTable(output.results)).not.toContain('nccl-tests');
   });
 
   it('finds the peak per collective', () => {
