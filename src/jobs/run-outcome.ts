@@ -74,6 +74,10 @@ export async function finishRun(
   });
   logger.info({ status: ended.status, failureClass: ended.failureClass }, 'run ended');
   const points = vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(vm, ended.id), logger) : [];
+  // NOTE: a failed or lost run gets this short final message and then, from
+  // onRunFailure, the detailed failure report, so the thread shows two messages. Only
+  // this one is posted on every path (failure handling skips stale attempts and runs
+  // without it configured), so merging them needs each caller to say who reports.
   await deps.thread.postOutcome(ended, points);
   return ended;
 }
