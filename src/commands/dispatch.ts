@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import type { Translate } from '../bot/i18n.js';
+import { exampleNames } from './examples.js';
 import { localeFor, type CommandContext, type CommandSource, type Reply } from './context.js';
 import type { HandlerDeps } from './deps.js';
 import { isParseError, type ParseError } from './parse-error.js';
@@ -51,7 +52,7 @@ export async function dispatchCommand(incoming: IncomingCommand, deps: HandlerDe
   }
 
   if (!match) {
-    await incoming.respond(t('core.error.empty'));
+    await incoming.respond(t('core.error.empty', { ...exampleNames(config) }));
     return 'rejected';
   }
   if (spec === undefined) {
@@ -101,10 +102,20 @@ export async function dispatchCommand(incoming: IncomingCommand, deps: HandlerDe
   }
 }
 
-/** Renders a ParseError in the person's locale, turning a `suggestion` into a "did you mean" hint. */
+/**
+ * Renders a ParseError in the person's locale, turning a `suggestion` into a "did you
+ * mean" hint. Parsers join the lists in `valid` and `allowed` with ", "; they are
+ * rejoined with the locale's list separator (、 in Chinese).
+ */
 export function renderParseError(error: ParseError, t: Translate): string {
   const suggestion = error.params.suggestion;
   const hint = typeof suggestion === 'string' && suggestion.length > 0 ? t('core.error.did_you_mean', { suggestion }) : '';
   const first = typeof error.params.valid === 'string' ? error.params.valid.split(', ')[0] : undefined;
-  return t(error.key, { first, ...error.params, hint });
+  const separator = t('core.list_separator');
+  const lists: Record<string, string> = {};
+  for (const name of ['valid', 'allowed']) {
+    const value = error.params[name];
+    if (typeof value === 'string') lists[name] = value.split(', ').join(separator);
+  }
+  return t(error.key, { first, ...error.params, ...lists, hint });
 }

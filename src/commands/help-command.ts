@@ -1,6 +1,8 @@
 import { contextLine, header, section } from '../bot/blocks.js';
 import { isParseError, parseError } from './parse-error.js';
 import { defineCommand } from './registry.js';
+import { exampleNames } from './examples.js';
+import { suggestName } from './suggest.js';
 import { tokenize } from './tokenize.js';
 import { DEFAULT_LOG_LINES } from './logs-command.js';
 
@@ -20,17 +22,25 @@ export const helpCommand = defineCommand<HelpCommand>({
     return tokens[0] ? { topic: tokens[0] } : {};
   },
   async handle(command, ctx, deps) {
-    const params = { lines: DEFAULT_LOG_LINES };
-    const specs = command.topic ? [deps.registry.find(command.topic)] : deps.registry.list();
+    const params = { lines: DEFAULT_LOG_LINES, ...exampleNames(deps.config) };
+    const topic = command.topic ? deps.registry.find(command.topic) : undefined;
 
-    if (specs[0] === undefined) {
-      const valid = deps.registry.list().map((spec) => `/${spec.name}`).join(' ');
-      await ctx.respond(ctx.t('core.help.unknown', { name: command.topic?.slice(0, 40), valid }));
+    if (command.topic && topic === undefined) {
+      const names = deps.registry.list().map((spec) => spec.name);
+      const suggestion = suggestName(command.topic.replace(/^[/／]/, ''), names);
+      await ctx.respond(
+        ctx.t('core.help.unknown', {
+          name: command.topic.slice(0, 40),
+          hint: suggestion ? ctx.t('core.error.did_you_mean', { suggestion: `/help ${suggestion}` }) : '',
+          valid: names.map((name) => `/${name}`).join(' '),
+        }),
+      );
       return;
     }
 
-    const entries = specs.filter((spec) => spec !== undefined).map((spec) => ctx.t(spec.helpKey, params));
-    const title = ctx.t('core.help.title');
+    const specs = topic ? [topic] : deps.registry.list();
+    const entries = specs.map((spec) => ctx.t(spec.helpKey, params));
+    const title = topic ? ctx.t('core.help.topic_title', { name: topic.name }) : ctx.t('core.help.title');
     const footer = ctx.t('core.help.footer');
     await ctx.respond({
       text: [title, ...entries, footer].join('\n\n'),

@@ -1,4 +1,5 @@
 import type { ParseContext } from './context.js';
+import { exampleNames } from './examples.js';
 import { isAssignment, parseOverrides, type OverrideMap } from './overrides.js';
 import { isParseError, parseError, type ParseError } from './parse-error.js';
 import { isVmName, resolveRecipe, resolveVm } from './resolve.js';
@@ -24,7 +25,7 @@ export function parseTrain(text: string, ctx: ParseContext): TrainCommand | Pars
   if (isParseError(tokens)) return tokens;
 
   const [recipeName, ...rest] = tokens;
-  if (recipeName === undefined) return parseError('core.error.train_usage');
+  if (recipeName === undefined) return parseError('core.error.train_usage', { ...exampleNames(ctx.config) });
 
   const recipe = resolveRecipe(ctx.config, recipeName.toLowerCase(), 'train');
   if (isParseError(recipe)) return recipe;

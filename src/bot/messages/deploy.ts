@@ -3,7 +3,7 @@ import type { CatalogPair } from '../i18n.js';
 /** Deployments (`/deploy`), data set checks (`/dataset`) and the comm benchmark (`/bench`). */
 export const deployMessages: CatalogPair = {
   'zh-CN': {
-    'deploy.help': '`/deploy <配方> [在 <VM>] [from #运行]` 部署模型；`/deploy stop <VM>` 停止 VM 上的部署\n例：`/deploy phi4-mm 在 guanzongphi4`、`/deploy medical-phi4 在 yanshiyiliao from #42`',
+    'deploy.help': '`/deploy <配方> [在 <VM>] [from #运行]` 部署模型；`/deploy stop <VM>` 停止 VM 上的部署\n例：`/deploy {deployRecipe} 在 {deployVm}`、`/deploy {recipe} 在 {vm} from #42`',
     'deploy.usage': '用法：`/deploy <配方> [在 <VM>] [from #运行]` 或 `/deploy stop <VM>`。',
     'deploy.queued': '已排队：部署 #{id} {recipe} 在 {vm}。健康检查和冒烟测试结果会发在这次部署的线程中。',
     'deploy.stop_sent': '已通知 {vm} 上的部署 #{id} 停止。',
@@ -28,7 +28,7 @@ export const deployMessages: CatalogPair = {
     'deploy.end.lost': '⚠️ 与虚拟机 {vm} 失联超过 {minutes} 分钟，{kind}标记为失联。可以用“重启”再试一次。',
     'deploy.after_training': '训练成功，已排队部署 #{id}（{recipe} 在 {vm}），使用这次训练得到的 adapter。',
 
-    'dataset.help': '`/dataset check <配方> [在 <VM>] [for <计划项>]` 检查数据集；也可以在频道里上传 JSONL 或 CSV 文件，并把命令写在文件说明里\n例：`/dataset check medical-zh 在 yanshiyiliao`',
+    'dataset.help': '`/dataset check <配方> [在 <VM>] [for <计划项>]` 检查数据集；也可以在频道里上传 JSONL 或 CSV 文件，并把命令写在文件说明里\n例：`/dataset check {datasetRecipe} 在 {datasetVm}`',
     'dataset.usage': '用法：`/dataset check <配方> [在 <VM>] [for <计划项>]`。',
     'dataset.queued': '已排队：数据集检查 #{id} {recipe} 在 {vm}。报告会发在这次检查的线程中。',
     'dataset.report.title': '数据集报告：{path}',
@@ -50,7 +50,7 @@ export const deployMessages: CatalogPair = {
     'dataset.error': '无法检查数据集：{message}',
     'dataset.error.no_report': '检查程序没有输出报告（退出码 {code}）。日志末尾：\n```{tail}```',
 
-    'bench.help': '`/bench comm [在 <VM>]` 测试 GPU 间的 all-to-all 和 all-reduce 带宽（专家并行通信）\n例：`/bench comm 在 xunlian`',
+    'bench.help': '`/bench comm [在 <VM>]` 测试 GPU 间的 all-to-all 和 all-reduce 带宽（专家并行通信）\n例：`/bench comm 在 {benchVm}`',
     'bench.usage': '用法：`/bench comm [在 <VM>]`。',
     'bench.queued': '已排队：通信测试 #{id} 在 {vm}（{gpus} 个进程）。结果表和图会发在这次测试的线程中。',
     'bench.result.title': '通信测试结果：{vm}，{world} 个进程，后端 {backend}',
@@ -62,7 +62,7 @@ export const deployMessages: CatalogPair = {
     'bench.none': '无',
   },
   en: {
-    'deploy.help': '`/deploy <recipe> [on <VM>] [from #run]` deploys a model; `/deploy stop <VM>` stops the deployment on a VM\nExample: `/deploy phi4-mm on guanzongphi4`, `/deploy medical-phi4 on yanshiyiliao from #42`',
+    'deploy.help': '`/deploy <recipe> [on <VM>] [from #run]` deploys a model; `/deploy stop <VM>` stops the deployment on a VM\nExample: `/deploy {deployRecipe} on {deployVm}`, `/deploy {recipe} on {vm} from #42`',
     'deploy.usage': 'Usage: `/deploy <recipe> [on <VM>] [from #run]` or `/deploy stop <VM>`.',
     'deploy.queued': 'Queued: deployment #{id} {recipe} on {vm}. The health check and smoke test go to this deployment\'s thread.',
     'deploy.stop_sent': 'Asked deployment #{id} on {vm} to stop.',
@@ -87,7 +87,7 @@ export const deployMessages: CatalogPair = {
     'deploy.end.lost': '⚠️ VM {vm} was unreachable for more than {minutes} minutes, so the {kind} is marked lost. Restart it to try again.',
     'deploy.after_training': 'Training succeeded; queued deployment #{id} ({recipe} on {vm}) with this run\'s adapter.',
 
-    'dataset.help': '`/dataset check <recipe> [on <VM>] [for <plan item>]` checks a data set; you can also upload a JSONL or CSV file to the channel with the command as its comment\nExample: `/dataset check medical-zh on yanshiyiliao`',
+    'dataset.help': '`/dataset check <recipe> [on <VM>] [for <plan item>]` checks a data set; you can also upload a JSONL or CSV file to the channel with the command as its comment\nExample: `/dataset check {datasetRecipe} on {datasetVm}`',
     'dataset.usage': 'Usage: `/dataset check <recipe> [on <VM>] [for <plan item>]`.',
     'dataset.queued': 'Queued: data set check #{id} {recipe} on {vm}. The report goes to this check\'s thread.',
     'dataset.report.title': 'Data set report: {path}',
@@ -109,7 +109,7 @@ export const deployMessages: CatalogPair = {
     'dataset.error': 'Cannot check the data set: {message}',
     'dataset.error.no_report': 'The check wrote no report (exit code {code}). End of the log:\n```{tail}```',
 
-    'bench.help': '`/bench comm [on <VM>]` measures all-to-all and all-reduce bandwidth between GPUs (expert-parallel communication)\nExample: `/bench comm on xunlian`',
+    'bench.help': '`/bench comm [on <VM>]` measures all-to-all and all-reduce bandwidth between GPUs (expert-parallel communication)\nExample: `/bench comm on {benchVm}`',
     'bench.usage': 'Usage: `/bench comm [on <VM>]`.',
     'bench.queued': 'Queued: comm benchmark #{id} on {vm} ({gpus} processes). The table and chart go to this benchmark\'s thread.',
     'bench.result.title': 'Comm benchmark on {vm}: {world} processes, {backend} backend',
