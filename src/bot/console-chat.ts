@@ -95,7 +95,11 @@ export class ConsoleChat implements ChatPort {
   }
 }
 
-/** Renders Block Kit to plain text: section and header text, context lines, buttons as [label]. */
+/**
+ * Renders Block Kit to plain text: section and header text, context lines, buttons as
+ * [label], tables as aligned rows. A message with a block type not listed here prints
+ * its `text` fallback instead, so nothing it carries is lost.
+ */
 export function renderMessage(text: string, blocks: readonly Block[] | undefined): string {
   if (!blocks || blocks.length === 0) return stripMarkdown(text);
   const lines: string[] = [];
@@ -125,11 +129,70 @@ export function renderMessage(text: string, blocks: readonly Block[] | undefined
       case 'image':
         lines.push(`(${String(block.alt_text ?? 'image')})`);
         break;
-      default:
+      case 'table':
+        lines.push(...renderTable((block.rows as TableCell[][] | undefined) ?? []));
         break;
+      case 'divider':
+        break;
+      default:
+        return stripMarkdown(text);
     }
   }
   return lines.filter((line) => line.length > 0).join('\n') || stripMarkdown(text);
+}
+
+/** A Block Kit table cell: `raw_text`, or `rich_text` holding text and user elements. */
+interface TableCell {
+  type: string;
+  text?: string;
+  elements?: TableCell[];
+  user_id?: string;
+}
+
+/** Renders table rows as lines whose columns line up in a monospace terminal. */
+function renderTable(rows: readonly TableCell[][]): string[] {
+  const cells = rows.map((row) => row.map((cell) => cellText(cell).replace(/\s*\n\s*/g, ' ')));
+  const widths: number[] = [];
+  for (const row of cells) {
+    row.forEach((cell, column) => {
+      widths[column] = Math.max(widths[column] ?? 0, displayWidth(cell));
+    });
+  }
+  return cells.map((row) =>
+    row
+      .map((cell, column) => (column === row.length - 1 ? cell : cell + ' '.repeat((widths[column] ?? 0) - displayWidth(cell))))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function cellText(cell: TableCell): string {
+  if (cell.type === 'user' && cell.user_id) return `@${cell.user_id}`;
+  if (cell.elements) return cell.elements.map(cellText).join('');
+  return stripMarkdown(cell.text ?? '');
+}
+
+/**
+ * Counts terminal columns: CJK ideographs, kana, Hangul and fullwidth forms take two.
+ * Written here because no string-width package is installed, and the console only needs
+ * these ranges to align plan tables.
+ */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    const wide =
+      (code >= 0x1100 && code <= 0x115f) ||
+      (code >= 0x2e80 && code <= 0xa4cf) ||
+      (code >= 0xac00 && code <= 0xd7a3) ||
+      (code >= 0xf900 && code <= 0xfaff) ||
+      (code >= 0xfe30 && code <= 0xfe4f) ||
+      (code >= 0xff00 && code <= 0xff60) ||
+      (code >= 0xffe0 && code <= 0xffe6) ||
+      (code >= 0x20000 && code <= 0x3fffd);
+    width += wide ? 2 : 1;
+  }
+  return width;
 }
 
 function stripMarkdown(text: string): string {
