@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 
 import { createBotApp, type BotApp } from './bot/app.js';
+import { checkConfigFile } from './check-config.js';
 import type { ChatPort } from './bot/chat-port.js';
 import { ConsoleChat } from './bot/console-chat.js';
 import { runConsoleSession } from './bot/console-session.js';
@@ -47,11 +48,13 @@ const ROLES: readonly Role[] = ['all', 'bot', 'worker', 'console'];
  */
 const RUN_QUEUE = 'run-jobs';
 const USAGE = `usage: trainops [${ROLES.join('|')}]
+       trainops check-config [path]
 
-  all      Slack receiver and job workers in one process (default)
-  bot      Slack receiver only
-  worker   job workers only
-  console  play Slack in this terminal (the demo)
+  all           Slack receiver and job workers in one process (default)
+  bot           Slack receiver only
+  worker        job workers only
+  console       play Slack in this terminal (the demo)
+  check-config  validate a config file (default TRAINOPS_CONFIG) and exit: 0 when usable
 
 Environment: TRAINOPS_CONFIG (default config/trainops.yaml), REDIS_URL, SLACK_BOT_TOKEN,
 SLACK_APP_TOKEN (Socket Mode), SLACK_SIGNING_SECRET (HTTP), AZURE_* , LOG_LEVEL.`;
@@ -61,6 +64,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (word === '--help' || word === '-h' || word === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (word === 'check-config') {
+    const env = readEnv();
+    const check = checkConfigFile(argv[1] ?? env.configPath, { localPython: env.localPython, baseDir: process.cwd() });
+    for (const line of check.report) process.stdout.write(`${line}\n`);
+    for (const line of check.problems) process.stderr.write(`${line}\n`);
+    return check.ok ? 0 : 1;
   }
   if (!ROLES.includes(word as Role)) {
     process.stderr.write(`trainops: unknown role "${word}"\n${USAGE}\n`);
@@ -233,16 +243,23 @@ async function runConsole(config: Config, env: Env): Promise<number> {
 
   let code: number;
   try {
-    code = await runConsoleSession({ deps, chat, input: process.stdin, output: process.stdout, userId: member.id });
-    // A piped session waits for the last thread replies; a person pressing Ctrl+D leaves at once.
-    if (!process.stdin.isTTY) await waitForIdleQueue(jobs);
+    // A piped session waits for the last thread replies (final post, loss chart) before
+    // its closing line; a person pressing Ctrl+D leaves at once.
+    code = await runConsoleSession({
+      deps,
+      chat,
+      input: process.stdin,
+      output: process.stdout,
+      userId: member.id,
+      settle: () => waitForIdleQueue(jobs),
+    });
   } finally {
     await plan.close();
     await vms.close();
     await jobs.close();
     await hosts.closeAll();
   }
-  chat.note(`${t('console.log_file')} ${logFile}`);
+  chat.note(translate(config.locale, 'console.log_file', { path: logFile }));
   return code;
 }
 

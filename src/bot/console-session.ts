@@ -2,17 +2,19 @@ import readline from 'node:readline';
 
 import type { Reply } from '../commands/context.js';
 import type { HandlerDeps } from '../commands/deps.js';
-import { dispatchCommand } from '../commands/dispatch.js';
+import { dispatchCommand, type DispatchOutcome } from '../commands/dispatch.js';
 import { isFinalStatus } from '../jobs/run-state.js';
 import type { RunRecord } from '../jobs/run-types.js';
 import type { ConsoleChat } from './console-chat.js';
 
 /**
  * The console's chat loop. Each input line is a command as typed in Slack
- * (`/train demo on local`, `train demo`), or a reply in a run's thread written as
- * `#42 logs 20`. In a terminal it prompts until Ctrl+D; with stdin from a pipe it runs
- * every line, then waits until the runs it started have ended and resolves with exit
- * code 0 when all succeeded, 1 otherwise.
+ * (`/train demo on local`, `@TrainOps runs`, `train demo`), or a reply in a run's
+ * thread written as `#42 logs 20`. In a terminal it prompts until Ctrl+D; with stdin
+ * from a pipe it runs every line, then waits until the runs it started have ended and
+ * resolves with exit code 0 when every command was accepted, every piped `/train`
+ * started a run and every run succeeded, 1 otherwise (with a one-line summary on
+ * `errors`).
  */
 export interface ConsoleSessionOptions {
   deps: HandlerDeps;
@@ -23,9 +25,25 @@ export interface ConsoleSessionOptions {
   userId: string;
   /** Milliseconds between checks of the started runs' status. */
   pollMs?: number;
+  /** Where a piped session writes its one-line summary of rejected commands (default stderr). */
+  errors?: NodeJS.WritableStream;
+  /**
+   * Resolves once the workers have posted everything about the ended runs (the final
+   * message, the loss chart), so the closing line prints after them.
+   */
+  settle?: () => Promise<void>;
 }
 
 const THREAD_REPLY = /^#(\d{1,12})\s+([\s\S]+)$/;
+/** `@TrainOps runs`: in Slack the mention arrives as `<@U…>`, in the console it is typed as a name. */
+const BOT_MENTION = /^[@＠](?:TrainOps|训练助手)(?![\p{L}\p{N}_-])[\s:：,，]*/iu;
+
+/** How the piped lines went, for the exit code and the summary. */
+interface PipedTally {
+  total: number;
+  rejected: number;
+  trainsWithoutRun: number;
+}
 
 export async function runConsoleSession(options: ConsoleSessionOptions): Promise<number> {
   const { chat, userId } = options;
@@ -50,20 +68,37 @@ export async function runConsoleSession(options: ConsoleSessionOptions): Promise
   const lines = readline.createInterface({ input: options.input, ...(interactive ? { output: options.output, prompt: '> ' } : {}), terminal: interactive });
   if (interactive) lines.prompt();
 
+  const tally: PipedTally = { total: 0, rejected: 0, trainsWithoutRun: 0 };
   for await (const rawLine of lines) {
     const line = rawLine.trim();
     if (line.length > 0 && !line.startsWith('//')) {
       if (!interactive) chat.note(`> ${line}`);
-      await handleLine(line, deps, chat, channel, userId);
+      const runsBefore = started.length;
+      const outcome = await handleLine(line, deps, chat, channel, userId);
+      tally.total += 1;
+      if (outcome === 'rejected' || outcome === 'failed') tally.rejected += 1;
+      else if (isTrainLine(line, deps) && started.length === runsBefore) tally.trainsWithoutRun += 1;
     }
     if (interactive) lines.prompt();
   }
+  if (interactive) return 0;
 
-  if (interactive || started.length === 0) return 0;
-  return waitForRuns(started, deps, chat, options.pollMs ?? 500);
+  const problems = tally.rejected + tally.trainsWithoutRun;
+  if (problems > 0) (options.errors ?? process.stderr).write(`${t('console.piped_problems', { ...tally })}\n`);
+  if (started.length === 0) return problems > 0 ? 1 : 0;
+
+  const code = await waitForRuns(started, deps, chat, options.pollMs ?? 500, options.settle);
+  return problems > 0 ? 1 : code;
 }
 
-async function handleLine(line: string, deps: HandlerDeps, chat: ConsoleChat, channel: string, userId: string): Promise<void> {
+/** Tells whether a line asks for a training run (`/train …`, `@TrainOps 训练 …`). */
+function isTrainLine(line: string, deps: HandlerDeps): boolean {
+  const word = /^(\S+)/.exec(line.replace(BOT_MENTION, ''))?.[1];
+  return word !== undefined && deps.registry.find(word)?.name === 'train';
+}
+
+async function handleLine(rawLine: string, deps: HandlerDeps, chat: ConsoleChat, channel: string, userId: string): Promise<DispatchOutcome> {
+  const line = rawLine.replace(BOT_MENTION, '');
   const responder =
     (threadTs?: string) =>
     async (reply: Reply | string): Promise<void> => {
@@ -82,17 +117,22 @@ async function handleLine(line: string, deps: HandlerDeps, chat: ConsoleChat, ch
     const run = await deps.runStore.get(threadReply[1]!);
     if (run?.threadTs) {
       const respond = responder(run.threadTs);
-      await dispatchCommand({ text: threadReply[2]!, userId, channel: run.channel, threadTs: run.threadTs, source: 'thread', respond }, deps);
-      return;
+      return dispatchCommand({ text: threadReply[2]!, userId, channel: run.channel, threadTs: run.threadTs, source: 'thread', respond }, deps);
     }
     await responder()(deps.translate(deps.config.locale)('core.error.run_not_found', { id: threadReply[1] }));
-    return;
+    return 'rejected';
   }
 
-  await dispatchCommand({ text: line, userId, channel, source: 'console', respond: responder() }, deps);
+  return dispatchCommand({ text: line, userId, channel, source: 'console', respond: responder() }, deps);
 }
 
-async function waitForRuns(ids: readonly string[], deps: HandlerDeps, chat: ConsoleChat, pollMs: number): Promise<number> {
+async function waitForRuns(
+  ids: readonly string[],
+  deps: HandlerDeps,
+  chat: ConsoleChat,
+  pollMs: number,
+  settle: (() => Promise<void>) | undefined,
+): Promise<number> {
   const t = deps.translate(deps.config.locale);
   chat.note(t('console.waiting', { count: ids.length }));
 
@@ -100,6 +140,7 @@ async function waitForRuns(ids: readonly string[], deps: HandlerDeps, chat: Cons
     const runs = await Promise.all(ids.map((id) => deps.runStore.get(id)));
     const ended = runs.filter((run): run is RunRecord => run !== undefined && isFinalStatus(run.status));
     if (ended.length === ids.length) {
+      await settle?.();
       chat.note(t('console.done'));
       return ended.every((run) => run.status === 'succeeded') ? 0 : 1;
     }

@@ -5,7 +5,7 @@ import { PassThrough, Writable } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ConsoleChat, renderMessage } from '../../src/bot/console-chat.js';
+import { ConsoleChat, displayWidth, renderMessage } from '../../src/bot/console-chat.js';
 import { runConsoleSession } from '../../src/bot/console-session.js';
 import { createHandlerDeps } from '../../src/bot/handler-deps.js';
 import { createCommandRegistry } from '../../src/commands/index.js';
@@ -75,6 +75,90 @@ describe('console session', () => {
   });
 });
 
+/** A console session on the demo config with its own Redis prefix and no worker. */
+async function startSession(lines: readonly string[], settle?: (chat: ConsoleChat) => Promise<void>) {
+  const text = readFileSync('config/demo.yaml', 'utf8').replace('redisPrefix: trainops-demo', `redisPrefix: ${uniquePrefix('console')}`);
+  const config = parseConfig(text, 'demo', { baseDir: workDir });
+  const logger = createLogger({ level: 'silent' });
+  let printed = '';
+  let errors = '';
+  const sink = (append: (text: string) => void) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        append(chunk.toString());
+        callback();
+      },
+    });
+  const output = sink((chunk) => (printed += chunk));
+  const chat = new ConsoleChat({
+    output,
+    fileDir: path.join(workDir, 'files'),
+    timezone: config.timezone,
+    labels: { ephemeral: '(ephemeral)', updated: '(updated)', file: '(file)' },
+    userNames: { U0DEMO: '演示用户' },
+  });
+  const sessionHosts = new HostPool(config.vms, logger);
+  const runtime = createJobsRuntime({ config, redisUrl: redis.url, chat, hosts: sessionHosts, vmControl: new RoutingVmControl(undefined), logger, queueName: uniquePrefix('q') });
+  const deps = createHandlerDeps({ config, jobs: runtime, chat, clock: systemClock, logger, registry: createCommandRegistry() });
+
+  const input = new PassThrough();
+  input.end([...lines, ''].join('\n'));
+  try {
+    const code = await runConsoleSession({
+      deps,
+      chat,
+      input,
+      output,
+      errors: sink((chunk) => (errors += chunk)),
+      userId: 'U0DEMO',
+      pollMs: 20,
+      ...(settle ? { settle: () => settle(chat) } : {}),
+    });
+    return { code, printed, errors, runtime };
+  } finally {
+    await runtime.close();
+    await sessionHosts.closeAll();
+  }
+}
+
+describe('piped console session', () => {
+  it('exits 1 when every command was rejected', async () => {
+    const session = await startSession(['/train dmeo on local']);
+    expect(session.code).toBe(1);
+    expect(session.printed).toContain('你是不是想用 `demo`');
+    expect(session.errors).toBe('输入的 1 条命令中，1 条被拒绝或出错，0 条 /train 没有启动运行。\n');
+  });
+
+  it('exits 0 when the commands were accepted', async () => {
+    const session = await startSession(['/runs', '/help train']);
+    expect(session.code).toBe(0);
+    expect(session.errors).toBe('');
+  });
+
+  it('accepts a leading @TrainOps', async () => {
+    const session = await startSession(['@TrainOps runs', '@训练助手 help runs']);
+    expect(session.code).toBe(0);
+    expect(session.printed).toContain('还没有任何运行');
+    expect(session.printed).toContain('/runs 的用法');
+  });
+
+  it('exits 1 when one of several commands was rejected', async () => {
+    const session = await startSession(['/train demo on local', '/cancel #1', '/trian demo']);
+    expect(session.code).toBe(1);
+    expect(session.errors).toContain('1 条被拒绝或出错');
+  });
+
+  it('prints the closing line after the final posts', async () => {
+    const session = await startSession(['/train demo on local', '/cancel #1'], async (chat) => {
+      await chat.postMessage({ channel: 'C0DEMO', text: '训练完成（最终消息）' });
+    });
+    expect(session.code).toBe(1);
+    const finalPost = session.printed.indexOf('训练完成（最终消息）');
+    expect(finalPost).toBeGreaterThan(-1);
+    expect(session.printed.indexOf('所有运行已结束。')).toBeGreaterThan(finalPost);
+  });
+});
+
 describe('renderMessage', () => {
   it('renders Block Kit as plain lines', () => {
     const text = renderMessage('fallback', [
@@ -88,5 +172,33 @@ describe('renderMessage', () => {
 
   it('falls back to the text', () => {
     expect(renderMessage('*hello*', undefined)).toBe('hello');
+  });
+
+  it('renders table rows as aligned lines', () => {
+    const text = renderMessage('fallback', [
+      { type: 'header', text: { type: 'plain_text', text: '本周计划' } },
+      {
+        type: 'table',
+        rows: [
+          [{ type: 'raw_text', text: '编号' }, { type: 'raw_text', text: '事项' }, { type: 'raw_text', text: '负责人' }],
+          [
+            { type: 'raw_text', text: '1' },
+            { type: 'raw_text', text: '测试' },
+            { type: 'rich_text', elements: [{ type: 'rich_text_section', elements: [{ type: 'user', user_id: 'U0DEMO' }] }] },
+          ],
+          [{ type: 'raw_text', text: '2.1' }, { type: 'raw_text', text: 'train phi4' }, { type: 'raw_text', text: '—' }],
+        ],
+      },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: '共 2 项' }] },
+    ]);
+    expect(text.split('\n')).toEqual(['本周计划', '编号  事项        负责人', '1     测试        @U0DEMO', '2.1   train phi4  —', '共 2 项']);
+  });
+
+  it('falls back to the text for an unknown block type', () => {
+    expect(renderMessage('*全部内容*', [{ type: 'section', text: { type: 'mrkdwn', text: '部分' } }, { type: 'video', title: 'x' }])).toBe('全部内容');
+  });
+
+  it('counts CJK characters as two columns', () => {
+    expect(displayWidth('ab测试')).toBe(6);
   });
 });

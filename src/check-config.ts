@@ -1,0 +1,45 @@
+import { ConfigError, loadConfig, type LoadOptions } from './config/load.js';
+
+/**
+ * `trainops check-config [path]`: validates a config file without starting anything,
+ * and reports `OK: N VMs, M recipes` or every problem. Placeholder host keys copied
+ * from the example config (`SHA256:REPLACE…`) pass the schema but make every SSH
+ * connection fail, so they are reported as warnings.
+ */
+export interface ConfigCheck {
+  /** False when the file cannot be used (the exit code is then 1). */
+  readonly ok: boolean;
+  /** Lines for stdout: the OK summary. */
+  readonly report: string[];
+  /** Lines for stderr: problems and warnings. */
+  readonly problems: string[];
+}
+
+/** Host keys that look copied from the example config rather than from `ssh-keygen -lf`. */
+const PLACEHOLDER_HOST_KEY = /REPLACE|x{6,}|X{6,}/;
+
+export function checkConfigFile(path: string, options: LoadOptions = {}): ConfigCheck {
+  let config;
+  try {
+    config = loadConfig(path, options);
+  } catch (error) {
+    if (error instanceof ConfigError) return { ok: false, report: [], problems: error.message.split('\n') };
+    throw error;
+  }
+
+  const warnings: string[] = [];
+  for (const [name, vm] of Object.entries(config.vms)) {
+    if (vm.ssh && PLACEHOLDER_HOST_KEY.test(vm.ssh.hostKey)) {
+      warnings.push(
+        `warning: vms.${name}.ssh.hostKey ${vm.ssh.hostKey} looks like a placeholder; put the VM's fingerprint there (run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the VM)`,
+      );
+    }
+    if (vm.azure && /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(vm.azure.subscriptionId)) {
+      warnings.push(`warning: vms.${name}.azure.subscriptionId is the all-zero placeholder; put the Azure subscription id there`);
+    }
+  }
+  const vmCount = Object.keys(config.vms).length;
+  const recipeCount = Object.keys(config.recipes).length;
+  const summary = `OK: ${vmCount} VMs, ${recipeCount} recipes${warnings.length > 0 ? ` (${warnings.length} warnings)` : ''}`;
+  return { ok: true, report: [summary], problems: warnings };
+}
