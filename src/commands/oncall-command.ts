@@ -5,6 +5,8 @@ import type { Translate } from '../bot/i18n.js';
 import type { OncallOverride, OncallState } from '../jobs/oncall-rotation.js';
 import type { AckOutcome } from '../jobs/oncall-store.js';
 import { ONCALL_ACK_ACTION, parseAckValue } from '../jobs/oncall-paging.js';
+import type { ParseContext } from './context.js';
+import { readMemberRef } from './member-ref.js';
 import { isParseError, parseError, type ParseError } from './parse-error.js';
 import { findMember, hasRole } from './permissions.js';
 import { defineCommand, type ActionSpec } from './registry.js';
@@ -30,17 +32,19 @@ declare module './deps.js' {
   }
 }
 
-/** A Slack mention as it arrives in command text: `<@U012ABC>` or `<@U012ABC|name>`. */
-const MENTION = /^<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>$/;
-
-export function parseOncall(text: string): OncallCommand | ParseError {
+/** Reads `/oncall`, `/oncall set <@U…>`, `/oncall set @U…` or `/oncall set @<display name>`. */
+export function parseOncall(text: string, ctx: Pick<ParseContext, 'config' | 'userId'>): OncallCommand | ParseError {
   const tokens = tokenize(text);
   if (isParseError(tokens)) return tokens;
   if (tokens.length === 0 || (tokens.length === 1 && /^(show|now|查看)$/i.test(tokens[0] as string))) return { kind: 'show' };
 
   if (tokens.length === 2 && /^(set|设置|换成)$/i.test(tokens[0] as string)) {
-    const mention = MENTION.exec(tokens[1] as string) ?? /^@?([UW][A-Z0-9]{2,})$/.exec(tokens[1] as string);
-    if (mention) return { kind: 'set', userId: mention[1] as string };
+    const userId = readMemberRef(tokens[1] as string, ctx.config, ctx.userId);
+    if (userId) return { kind: 'set', userId };
+    return parseError('core.error.member_unknown', {
+      value: (tokens[1] as string).slice(0, 40),
+      valid: ctx.config.team.members.map((member) => `@${member.name}`).join(', '),
+    });
   }
   return parseError('oncall.usage');
 }
@@ -56,7 +60,7 @@ export const oncallCommand = defineCommand<OncallCommand>({
   name: 'oncall',
   aliases: ['值班'],
   helpKey: 'oncall.usage',
-  parse: (text) => parseOncall(text),
+  parse: (text, ctx) => parseOncall(text, ctx),
   async handle(command, ctx, deps) {
     if (!deps.oncall) {
       await ctx.respond(ctx.t('core.error.not_configured', { port: 'oncall' }));

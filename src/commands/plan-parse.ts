@@ -1,5 +1,5 @@
-import type { Config } from '../config/schema.js';
 import type { ParseContext } from './context.js';
+import { readMemberRef } from './member-ref.js';
 import { parseError, type ParseError } from './parse-error.js';
 import { parseDue, type DueReading } from './plan-dates.js';
 import { formatDue } from './plan-week.js';
@@ -178,7 +178,7 @@ function readField(fields: PlanFields, name: keyof PlanFields, value: string, ct
     }
     case 'owner': {
       const owner = readOwner(value, ctx);
-      if (!owner) return parseError('plan.error.owner_unknown', { value, valid: ctx.config.team.members.map((member) => member.name).join('、') });
+      if (!owner) return parseError('plan.error.owner_unknown', { value, valid: ctx.config.team.members.map((member) => member.name).join(', ') });
       fields.owner = owner;
       return undefined;
     }
@@ -207,12 +207,8 @@ export function dueError(reading: Extract<DueReading, { ok: false }>, ctx: Pick<
 }
 
 function readOwner(value: string, ctx: ParseContext): string | undefined {
-  if (/^(?:me|我|自己)$/iu.test(value)) return ctx.userId;
-  const mention = /^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$/u.exec(value);
-  const members: Config['team']['members'] = ctx.config.team.members;
-  if (mention) return members.some((member) => member.id === mention[1]) ? mention[1] : undefined;
-  const name = value.replace(/^@/u, '').toLowerCase();
-  return members.find((member) => member.name.toLowerCase() === name || member.id.toLowerCase() === name)?.id;
+  const id = readMemberRef(value, ctx.config, ctx.userId);
+  return id !== undefined && ctx.config.team.members.some((member) => member.id === id) ? id : undefined;
 }
 
 function readName(

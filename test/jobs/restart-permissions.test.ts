@@ -153,10 +153,13 @@ describe('parseRestart', () => {
 
 describe('parseOncall', () => {
   it('parses show and set', () => {
-    expect(parseOncall('')).toEqual({ kind: 'show' });
-    expect(parseOncall('set <@UBOB123|bob>')).toEqual({ kind: 'set', userId: 'UBOB123' });
-    expect(parseOncall('set UBOB123')).toEqual({ kind: 'set', userId: 'UBOB123' });
-    expect(parseOncall('set bob')).toMatchObject({ key: 'oncall.usage' });
+    const ctx = { config: testConfig('oncall-parse'), userId: 'UADMIN' };
+    expect(parseOncall('', ctx)).toEqual({ kind: 'show' });
+    expect(parseOncall('set <@UBOB123|bob>', ctx)).toEqual({ kind: 'set', userId: 'UBOB123' });
+    expect(parseOncall('set UBOB123', ctx)).toEqual({ kind: 'set', userId: 'UBOB123' });
+    expect(parseOncall('set @Stan', ctx)).toEqual({ kind: 'set', userId: 'USTANDIN' });
+    expect(parseOncall('set bob', ctx)).toMatchObject({ key: 'core.error.member_unknown' });
+    expect(parseOncall('bob', ctx)).toMatchObject({ key: 'oncall.usage' });
   });
 });
 
