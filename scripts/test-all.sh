@@ -21,11 +21,4 @@ node -e '
 ' "$report_dir/vitest.json"
 
 echo "== pytest"
-python="$(bash scripts/python-env.sh)"
-(cd python && "$python" -m pytest -q -p no:cacheprovider --junitxml="$report_dir/pytest.xml")
-node -e '
-  const xml = require("fs").readFileSync(process.argv[1], "utf8");
-  const tests = Number((xml.match(/<testsuite[^>]* tests="(\d+)"/) ?? [])[1] ?? 0);
-  if (!(tests > 0)) { console.error("pytest ran no tests"); process.exit(1); }
-  console.log(`pytest: ${tests} tests ran`);
-' "$report_dir/pytest.xml"
+bash scripts/test-python.sh
