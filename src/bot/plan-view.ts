@@ -12,7 +12,7 @@ import type { Translate } from './i18n.js';
  */
 export interface PlanViewOptions {
   week: WeekKey;
-  /** Catalog key of the heading label (`plan.view.this_week`). */
+  /** Catalog key of the heading label (`plan.view.this_week`); `<labelKey>_empty` is the note for a week with no items. */
   labelKey: string;
   items: readonly PlanItem[];
   now: Date;
@@ -33,7 +33,8 @@ export function renderPlan(options: PlanViewOptions): RenderedMessage {
   const { t, items } = options;
   const title = t('plan.view.title', { label: t(options.labelKey), week: formatWeek(options.week, options.timeZone, options.locale) });
   if (items.length === 0) {
-    return { text: `${title}\n${t('plan.view.empty')}`, blocks: [header(title), section(t('plan.view.empty'))] };
+    const empty = t(`${options.labelKey}_empty`);
+    return { text: `${title}\n${empty}`, blocks: [header(title), section(empty)] };
   }
 
   const columns = ['number', 'title', 'owner', 'vm', 'due', 'status', 'run'].map((column) => rawCell(t(`plan.view.column.${column}`)));

@@ -59,15 +59,16 @@ export const logsCommand = defineCommand<LogsCommand>({
     }
 
     const log = await deps.runControl.readRunLog(run.id, command.lines);
-    const text = log.text.trimEnd();
-    if (!log.exists || text.length === 0) {
+    // Only the newline that ends the file goes: trailing blank lines are lines `tail` counted.
+    const text = log.text.replace(/\r?\n$/, '');
+    if (!log.exists || text.trim().length === 0) {
       await ctx.respond(ctx.t('core.logs.empty', { id: run.id }));
       return;
     }
 
     const shownLines = text.split('\n').length;
     if (text.length <= INLINE_LIMIT && !log.truncated) {
-      const title = ctx.t('core.logs.title', { id: run.id, lines: shownLines });
+      const title = ctx.t(shownLines < command.lines ? 'core.logs.title_whole' : 'core.logs.title', { id: run.id, lines: shownLines, requested: command.lines });
       await ctx.respond({ text: `${title}\n${text}`, blocks: [section(`${title}\n${codeBlock(text)}`)] });
       return;
     }
@@ -95,5 +96,5 @@ async function readLogTail(run: RunRecord, lines: number, deps: HandlerDeps): Pr
   const logPath = await host.resolvePath(`${runDirOf(vm, run.id)}/train.log`);
   const result = await host.exec(['tail', '-n', String(lines), '--', logPath], { timeoutMs: 20_000 });
   if (result.code !== 0) return undefined;
-  return result.stdout.slice(-MAX_FILE_CHARS).trimEnd();
+  return result.stdout.slice(-MAX_FILE_CHARS).replace(/\r?\n$/, '');
 }

@@ -41,6 +41,7 @@ export function parseOverrides(tokens: readonly string[], specs: Readonly<Record
     }
     if (seen.has(name)) return parseError('core.error.override_duplicate', { name });
     seen.add(name);
+    if (raw.trim().length === 0) return parseError('core.error.override_missing_value', { name, example: `${name}=${exampleValue(spec)}` });
 
     const value = parseValue(name, raw, spec);
     if (typeof value === 'object') return value;
@@ -84,6 +85,25 @@ function parseValue(name: string, raw: string, spec: OverrideSpec): OverrideValu
       }
       return raw;
     }
+  }
+}
+
+/** A value the spec accepts, for the `lr=1e-4` example in the missing-value error. */
+function exampleValue(spec: OverrideSpec): string {
+  switch (spec.type) {
+    case 'number': {
+      const inRange = (value: number) => (spec.min === undefined || value >= spec.min) && (spec.max === undefined || value <= spec.max);
+      const candidate = [1e-4, 1, spec.min ?? 0].find(inRange) ?? spec.min ?? 0;
+      return candidate === 1e-4 ? '1e-4' : String(candidate);
+    }
+    case 'integer':
+      return String(spec.min !== undefined && spec.min > 1 ? spec.min : 1);
+    case 'boolean':
+      return 'true';
+    case 'enum':
+      return spec.values?.[0] ?? '';
+    case 'string':
+      return 'text';
   }
 }
 

@@ -125,7 +125,14 @@ async function editItem(number: string, fields: PlanFields, ctx: CommandContext,
   ctx.logger.info({ week, item: number, fields: Object.keys(fields) }, 'plan item edited');
   await plan.scheduleReminders(item);
   await plan.planChanged();
-  await ctx.respond(ctx.t('plan.edited', { number, title: item.title, due: formatDue(new Date(item.due), deps.config.timezone, ctx.locale) }));
+  const changes = [
+    fields.title ? ctx.t('plan.edited.title', { title: item.title }) : undefined,
+    fields.due ? ctx.t('plan.edited.due', { due: formatDue(new Date(item.due), deps.config.timezone, ctx.locale) }) : undefined,
+    fields.owner ? ctx.t('plan.edited.owner', { owner: `<@${fields.owner}>` }) : undefined,
+    fields.vm ? ctx.t('plan.edited.vm', { vm: fields.vm }) : undefined,
+    fields.recipe ? ctx.t('plan.edited.recipe', { recipe: fields.recipe }) : undefined,
+  ].filter((change): change is string => change !== undefined);
+  await ctx.respond(ctx.t('plan.edited', { number, title: item.title, changes: changes.join(ctx.t('core.list_separator')) }));
 }
 
 async function markDone(number: string, ctx: CommandContext, deps: HandlerDeps, plan: PlanPorts): Promise<void> {

@@ -17,7 +17,7 @@ export function resolveRecipe<K extends Recipe['kind']>(
   const recipe = Object.hasOwn(config.recipes, name) ? config.recipes[name] : undefined;
 
   if (recipe === undefined) {
-    return parseError('core.error.unknown_recipe', {
+    return parseError(names.length > 0 ? 'core.error.unknown_recipe' : 'core.error.unknown_recipe_none', {
       name: shorten(name),
       kind,
       valid: names.join(', ') || '—',
@@ -25,7 +25,7 @@ export function resolveRecipe<K extends Recipe['kind']>(
     });
   }
   if (recipe.kind !== kind) {
-    return parseError('core.error.wrong_kind', { name, kind: recipe.kind, expected: kind, valid: names.join(', ') || '—' });
+    return parseError(names.length > 0 ? 'core.error.wrong_kind' : 'core.error.wrong_kind_none', { name, kind: recipe.kind, expected: kind, valid: names.join(', ') || '—' });
   }
   return recipe as Extract<Recipe, { kind: K }>;
 }

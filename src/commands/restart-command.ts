@@ -77,7 +77,7 @@ export const restartCommand = defineCommand<RestartCommand>({
     }
     const run = await deps.runStore.get(command.runId);
     if (!run) {
-      await ctx.respond(ctx.t('restart.runNotFound', { runId: command.runId }));
+      await ctx.respond(ctx.t('core.error.run_not_found', { id: command.runId }));
       return;
     }
 
@@ -105,7 +105,7 @@ function describeOutcome(result: RestartOutcome, runId: string, t: (key: string,
     case 'restarted':
       return t('restart.queued', { runId: result.run.id, attempt: result.run.attempt, from: result.fromText });
     case 'not_found':
-      return t('restart.runNotFound', { runId });
+      return t('core.error.run_not_found', { id: runId });
     case 'not_ended':
     case 'superseded':
       return t('restart.notEnded', { runId, status: t(`runs.status.${result.run.status}`) });

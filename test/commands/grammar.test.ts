@@ -122,13 +122,49 @@ describe('train grammar', () => {
   it('suggests the nearest VM', () => {
     const message = renderParseError(parse('train medical-phi4 在 yanshiyiliau') as ParseError, translator('zh-CN'));
     expect(message).toContain('`yanshiyiliao`');
-    expect(message).toContain('guanzongphi4, yanshiyiliao, yanshi, xunlian');
+    expect(message).toContain('guanzongphi4、yanshiyiliao、yanshi、xunlian');
   });
 
   it('lists allowed overrides for an unknown name', () => {
     const message = renderParseError(parse('train medical-phi4 lrate=1e-4') as ParseError, translator('en'));
     expect(message).toContain('lr, epochs, batch, rank, max_len');
     expect(message).toContain('Did you mean `lr`');
+  });
+});
+
+describe('override values', () => {
+  it('names a missing value and shows the form', () => {
+    const error = parse('train medical-phi4 lr=') as ParseError;
+    expect(error.key).toBe('core.error.override_missing_value');
+    expect(renderParseError(error, translator('zh-CN'))).toBe('参数 lr 缺少值，请写成 `lr=1e-4` 的形式。');
+  });
+
+  it('joins allowed names with 、 in Chinese', () => {
+    const message = renderParseError(parse('train medical-phi4 lrate=1e-4') as ParseError, translator('zh-CN'));
+    expect(message).toContain('lr、epochs、batch、rank、max_len');
+  });
+});
+
+describe('person references', () => {
+  it.each([
+    ['oncall set <@U01LINA>', 'U01LINA'],
+    ['oncall set <@U01LINA|lina>', 'U01LINA'],
+    ['oncall set @U01LINA', 'U01LINA'],
+    ['oncall set @李娜', 'U01LINA'],
+    ['oncall set 李娜', 'U01LINA'],
+    ['oncall set ＠李娜', 'U01LINA'],
+  ])('%s', (text, userId) => {
+    expect(parse(text)).toEqual({ kind: 'set', userId });
+  });
+
+  it('rejects an unknown name and lists the members', () => {
+    const error = parse('oncall set @张三') as ParseError;
+    expect(error.key).toBe('core.error.member_unknown');
+    expect(renderParseError(error, translator('zh-CN'))).toContain('@王磊、@李娜、@陈晨、@刘洋');
+  });
+
+  it.each([['<@U01LINA|lina>'], ['@李娜'], ['<@U01LINA>']])('plan owner %s', (owner) => {
+    expect(parse(`plan add "评测" due 周五 owner ${owner}`)).toMatchObject({ action: 'add', fields: { owner: 'U01LINA' } });
   });
 });
 

@@ -111,6 +111,14 @@ describe('core command handlers', () => {
     expect(logs.replies[0]?.text).toBe('#1 train.log 最后 5 行：\nStep: 26\nStep: 27\nStep: 28\nStep: 29\nStep: 30');
   });
 
+  it('says when the log has fewer lines than requested', async () => {
+    const runDir = path.join(workDir, '.trainops/demo/runs/1');
+    writeFileSync(path.join(runDir, 'train.log'), 'Step: 1\nStep: 2\n\nStep: 3\n');
+
+    const logs = await send('/logs #1 5', MEMBER);
+    expect(logs.replies[0]?.text).toBe('#1 train.log 只有 4 行（请求了 5 行），全部如下：\nStep: 1\nStep: 2\n\nStep: 3');
+  });
+
   it('posts a long log as a file in the thread', async () => {
     const line = `Loss: 1.2345 ${'x'.repeat(60)}`;
     const runDir = path.join(workDir, '.trainops/demo/runs/1');
@@ -155,8 +163,35 @@ describe('core command handlers', () => {
     expect(unknown.replies[0]?.text).toContain('你是不是想用 `/train`');
   });
 
+  it('suggests a help topic', async () => {
+    const help = await send('/help trian', MEMBER);
+    expect(help.replies[0]?.text).toBe('没有 “trian” 这个命令。你是不是想用 `/help train`？可用命令：' + deps.registry.list().map((spec) => `/${spec.name}`).join(' ') + '。');
+  });
+
+  it('titles help on one command by its name', async () => {
+    const help = await send('/help plan', MEMBER);
+    expect(help.replies[0]?.text).toMatch(/^TrainOps 训练助手：\/plan 的用法\n/);
+    expect(help.replies[0]?.text).not.toContain('命令一览');
+  });
+
+  it('builds help examples from the loaded config', async () => {
+    const help = await send('/help', MEMBER);
+    const text = help.replies[0]?.text ?? '';
+    expect(text).toContain('`/train demo 在 local`');
+    expect(text).toContain('for <计划编号>');
+    expect(text).toContain('vm local');
+    expect(text).not.toContain('medical-phi4 在 yanshiyiliao');
+    expect((await send('/train', MEMBER)).replies[0]?.text).toContain('例如 `/train demo 在 local`');
+  });
+
+  it('says when no recipe of the needed kind is configured', async () => {
+    const check = await send('/dataset check demo', MEMBER);
+    expect(check.replies[0]?.text).toBe('“demo” 是 train 配方，这里需要 dataset 配方，但配置里还没有 dataset 配方。');
+  });
+
   it('reports a missing run', async () => {
     expect((await send('/status #99', MEMBER)).replies[0]?.text).toBe('找不到运行 #99。用 `/runs` 查看最近的运行。');
+    expect((await send('/restart #99', ADMIN)).replies[0]?.text).toBe('找不到运行 #99。用 `/runs` 查看最近的运行。');
   });
 
   it('rejects people outside the team', async () => {

@@ -10,6 +10,7 @@ import type { CommandContext, Reply } from '../../src/commands/context.js';
 import type { HandlerDeps } from '../../src/commands/deps.js';
 import { isParseError } from '../../src/commands/parse-error.js';
 import { announcePlanLink, handlePlanImportAction, planCommand } from '../../src/commands/plan-command.js';
+import { trainCommand } from '../../src/commands/train-command.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Locale } from '../../src/config/schema.js';
 import { ManualClock } from '../../src/jobs/clock.js';
@@ -149,7 +150,9 @@ describe('/plan items', () => {
     expect(table?.rows[1]?.[2]).toMatchObject({ type: 'rich_text' });
     expect(shown.text).toContain('共 2 项：0 项已完成，2 项未完成，0 项已逾期。');
 
-    expect((await run('edit 2.1 due 周四 owner me')).text).toBe('已修改计划 2.1「训练医疗 phi4」，截止 12月3日 周四 18:00。');
+    expect((await run('edit 2.1 due 周四 owner me')).text).toBe('已修改计划 2.1「训练医疗 phi4」：截止改为 12月3日 周四 18:00、负责人改为 <@U01LINA>。');
+    expect((await run('edit 2.1 owner @王磊')).text).toBe('已修改计划 2.1「训练医疗 phi4」：负责人改为 <@U01WANGLEI>。');
+    expect((await run('edit 2.1 owner me')).text).toBe('已修改计划 2.1「训练医疗 phi4」：负责人改为 <@U01LINA>。');
     expect((await plan.store.get({ week: '2026-W49', number: '2.1' }))?.owner).toBe('U01LINA');
 
     expect((await run('done 1')).text).toBe('计划 1「研究 ep 通讯」已标记为完成。');
@@ -170,12 +173,48 @@ describe('/plan items', () => {
     await run('add "部署医疗 phi4" due 下周二');
     expect((await run('next')).text).toContain('部署医疗 phi4');
     expect((await run('')).text).toContain('这周还没有计划');
+    expect((await run('last')).text).toContain('上周没有计划。');
+  });
+
+  it('names next week when it is empty', async () => {
+    const { run } = await setUp();
+    const next = await run('next');
+    expect(next.text).toContain('下周计划');
+    expect(next.text).toContain('下周还没有计划');
   });
 
   it('replies in English', async () => {
     const { run } = await setUp();
     expect((await run('add "deploy phi4" due friday 5pm', 'U01LIUYANG', 'en')).text).toBe('Added plan item 1 "deploy phi4", due Fri Dec 4 17:00.');
     expect((await run('', 'U01LIUYANG', 'en')).text).toContain('This week 2026-W49 (Nov 30 – Dec 6)');
+  });
+});
+
+describe('/train for a plan item', () => {
+  it('rejects a missing item before queueing', async () => {
+    const { run, context, deps, replies } = await setUp();
+    await run('add 2.1 "训练医疗 phi4" due 周三');
+    await run('add 3 "评测" due 周五');
+    await run('done 3');
+
+    const queued: unknown[] = [];
+    const trainDeps = { ...deps, enqueue: async (request: unknown) => queued.push(request) } as unknown as HandlerDeps;
+    const ctx = context();
+    const command = trainCommand.parse('medical-phi4 for 9', ctx);
+    if (isParseError(command)) throw new Error(`parse error ${command.key}`);
+    await trainCommand.handle(command, ctx, trainDeps);
+
+    expect(queued).toEqual([]);
+    expect(replies.at(-1)?.text).toBe('本周没有编号为 9 的计划，没有创建运行。未完成的计划：2.1 训练医疗 phi4。');
+  });
+
+  it('says when no item is open', async () => {
+    const { context, deps, replies } = await setUp();
+    const ctx = context();
+    const command = trainCommand.parse('medical-phi4 for 9', ctx);
+    if (isParseError(command)) throw new Error(`parse error ${command.key}`);
+    await trainCommand.handle(command, ctx, { ...deps, enqueue: async () => expect.unreachable('queued') } as unknown as HandlerDeps);
+    expect(replies.at(-1)?.text).toContain('也没有未完成的计划');
   });
 });
 

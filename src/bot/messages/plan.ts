@@ -6,7 +6,7 @@ import type { CatalogPair } from '../i18n.js';
  */
 export const planMessages: CatalogPair = {
   'zh-CN': {
-    'plan.help': '`/plan [next|last]` 查看本周（下周、上周）计划\n`/plan add "<标题>" due <时间> [owner @人] [vm <VM>] [recipe <配方>]` 添加\n`/plan done <编号>`、`/plan edit <编号> due 周四`、`/plan remove <编号>`\n`/plan import` 后面粘贴周计划消息\n例：`/plan add "训练医疗 phi4" due 周二、三 owner @李娜 vm yanshiyiliao`',
+    'plan.help': '`/plan [next|last]` 查看本周（下周、上周）计划\n`/plan add "<标题>" due <时间> [owner @人] [vm <VM>] [recipe <配方>]` 添加\n`/plan done <编号>`、`/plan edit <编号> due 周四`、`/plan remove <编号>`\n`/plan import` 后面粘贴周计划消息\n例：`/plan add "训练 {recipe}" due 周四 owner @{member} vm {vm}`',
 
     'plan.status.todo': '待办',
     'plan.status.in_progress': '进行中',
@@ -28,13 +28,21 @@ export const planMessages: CatalogPair = {
     'plan.view.column.status': '状态',
     'plan.view.column.run': '运行 / 预计完成',
     'plan.view.empty': '这周还没有计划。用 `/plan add` 添加，或用 `/plan import` 粘贴周计划消息。',
+    'plan.view.this_week_empty': '这周还没有计划。用 `/plan add` 添加，或用 `/plan import` 粘贴周计划消息。',
+    'plan.view.next_week_empty': '下周还没有计划。用 `/plan add` 添加，或用 `/plan import` 粘贴周计划消息。',
+    'plan.view.last_week_empty': '上周没有计划。',
     'plan.view.run': '#{run} {percent}%',
     'plan.view.eta': '预计 {eta} {mark}',
     'plan.view.trained': '训练已完成，待部署',
     'plan.view.summary': '共 {total} 项：{done} 项已完成，{open} 项未完成，{overdue} 项已逾期。',
 
     'plan.added': '已添加计划 {number}「{title}」，截止 {due}。',
-    'plan.edited': '已修改计划 {number}「{title}」，截止 {due}。',
+    'plan.edited': '已修改计划 {number}「{title}」：{changes}。',
+    'plan.edited.title': '标题改为「{title}」',
+    'plan.edited.due': '截止改为 {due}',
+    'plan.edited.owner': '负责人改为 {owner}',
+    'plan.edited.vm': 'VM 改为 {vm}',
+    'plan.edited.recipe': '配方改为 {recipe}',
     'plan.done': '计划 {number}「{title}」已标记为完成。',
     'plan.done_already': '计划 {number}「{title}」已经完成了。',
     'plan.removed': '已删除计划 {number}「{title}」。',
@@ -86,6 +94,9 @@ export const planMessages: CatalogPair = {
     'plan.link.linked': '已关联到计划 {number}「{title}」（截止 {due}）。',
     'plan.link.auto': '配方和 VM 与计划 {number}「{title}」一致，已自动关联（截止 {due}）。',
     'plan.link.not_found': '本周没有编号为 {number} 的计划，这个运行没有关联计划。',
+    'plan.error.run_item_missing': '本周没有编号为 {number} 的计划，没有创建运行。未完成的计划：{open}。',
+    'plan.error.run_item_missing_none_open': '本周没有编号为 {number} 的计划，也没有未完成的计划，没有创建运行。去掉 `for {number}` 再试，或先用 `/plan add` 添加。',
+    'plan.error.open_item': '{number} {title}',
 
     'plan.reminder.day_before': '⏰ {owner} 计划 {number}「{title}」明天 {due} 截止。{left}',
     'plan.reminder.before': '⏰ {owner} 计划 {number}「{title}」还有 {hours} 小时截止（{due}）。{left}',
@@ -121,7 +132,7 @@ export const planMessages: CatalogPair = {
     'plan.home.updated': '更新于 {time}',
   },
   en: {
-    'plan.help': '`/plan [next|last]` shows this week\'s (next, last) plan\n`/plan add "<title>" due <when> [owner @user] [vm <vm>] [recipe <recipe>]` adds an item\n`/plan done <n>`, `/plan edit <n> due thursday`, `/plan remove <n>`\n`/plan import` followed by the pasted weekly message\nExample: `/plan add "train medical phi4" due tue-wed owner @Li vm yanshiyiliao`',
+    'plan.help': '`/plan [next|last]` shows this week\'s (next, last) plan\n`/plan add "<title>" due <when> [owner @user] [vm <vm>] [recipe <recipe>]` adds an item\n`/plan done <n>`, `/plan edit <n> due thursday`, `/plan remove <n>`\n`/plan import` followed by the pasted weekly message\nExample: `/plan add "train {recipe}" due thursday owner @{member} vm {vm}`',
 
     'plan.status.todo': 'To do',
     'plan.status.in_progress': 'In progress',
@@ -143,13 +154,21 @@ export const planMessages: CatalogPair = {
     'plan.view.column.status': 'Status',
     'plan.view.column.run': 'Run / ETA',
     'plan.view.empty': 'No items this week. Add one with `/plan add` or paste the weekly message with `/plan import`.',
+    'plan.view.this_week_empty': 'No items this week. Add one with `/plan add` or paste the weekly message with `/plan import`.',
+    'plan.view.next_week_empty': 'No items next week. Add one with `/plan add` or paste the weekly message with `/plan import`.',
+    'plan.view.last_week_empty': 'There were no items last week.',
     'plan.view.run': '#{run} {percent}%',
     'plan.view.eta': 'ETA {eta} {mark}',
     'plan.view.trained': 'Trained, deployment pending',
     'plan.view.summary': '{total} items: {done} done, {open} open, {overdue} overdue.',
 
     'plan.added': 'Added plan item {number} "{title}", due {due}.',
-    'plan.edited': 'Updated plan item {number} "{title}", due {due}.',
+    'plan.edited': 'Updated plan item {number} "{title}": {changes}.',
+    'plan.edited.title': 'title is now "{title}"',
+    'plan.edited.due': 'due {due}',
+    'plan.edited.owner': 'owner {owner}',
+    'plan.edited.vm': 'VM {vm}',
+    'plan.edited.recipe': 'recipe {recipe}',
     'plan.done': 'Marked plan item {number} "{title}" as done.',
     'plan.done_already': 'Plan item {number} "{title}" is already done.',
     'plan.removed': 'Removed plan item {number} "{title}".',
@@ -201,6 +220,9 @@ export const planMessages: CatalogPair = {
     'plan.link.linked': 'Linked to plan item {number} "{title}" (due {due}).',
     'plan.link.auto': 'Recipe and VM match plan item {number} "{title}", so the run is linked to it (due {due}).',
     'plan.link.not_found': 'This week has no plan item {number}; the run is not linked to the plan.',
+    'plan.error.run_item_missing': 'This week has no plan item {number}, so no run was created. Open items: {open}.',
+    'plan.error.run_item_missing_none_open': 'This week has no plan item {number} and no open items, so no run was created. Leave out `for {number}`, or add the item with `/plan add` first.',
+    'plan.error.open_item': '{number} {title}',
 
     'plan.reminder.day_before': '⏰ {owner} plan item {number} "{title}" is due tomorrow, {due}. {left}',
     'plan.reminder.before': '⏰ {owner} plan item {number} "{title}" is due in {hours} h ({due}). {left}',
