@@ -104,8 +104,8 @@ export async function dispatchCommand(incoming: IncomingCommand, deps: HandlerDe
 
 /**
  * Renders a ParseError in the person's locale, turning a `suggestion` into a "did you
- * mean" hint. Parsers join the lists in `valid` and `allowed` with ", "; they are
- * rejoined with the locale's list separator (、 in Chinese).
+ * mean" hint. Parsers join the lists in `valid` and `allowed` with ", ", and this
+ * rejoins them with the locale's list separator (、 in Chinese).
  */
 export function renderParseError(error: ParseError, t: Translate): string {
   const suggestion = error.params.suggestion;
