@@ -51,6 +51,8 @@ describe('trainops console', () => {
 
     expect(output).toContain('已排队：#1 demo 在 local');
     expect(output).toContain('所有运行已结束。');
+    expect(output.indexOf('所有运行已结束。')).toBeGreaterThan(output.indexOf('训练完成'));
+    expect(output.indexOf('所有运行已结束。')).toBeGreaterThan(output.indexOf('run-1-loss.png'));
     expect(code, output).toBe(0);
 
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
