@@ -16,7 +16,7 @@ export const coreMessages: CatalogPair = {
     'core.error.unknown_recipe': '没有名为 “{name}” 的配方（{kind}）。{hint}可用的配方：{valid}。',
     'core.error.unknown_recipe_none': '没有名为 “{name}” 的配方：配置里还没有 {kind} 配方。',
     'core.error.wrong_kind': '“{name}” 是 {kind} 配方，这里需要 {expected} 配方。可用的配方：{valid}。',
-    'core.error.wrong_kind_none': '“{name}” 是 {kind} 配方，这里需要 {expected} 配方，但配置里还没有 {expected} 配方。',
+    'core.error.wrong_kind_none': '“{name}” 是 {kind} 配方，这里需要 {expected} 配方，但配置里还没有这类配方。',
     'core.error.unknown_vm': '没有名为 “{name}” 的 VM。{hint}可用的 VM：{valid}。',
     'core.error.vm_required': '配方 {recipe} 没有默认 VM，请用 `在 <VM>` 指定，例如 `在 {first}`。可用的 VM：{valid}。',
     'core.error.vm_twice': 'VM 只能指定一次。',
