@@ -59,7 +59,7 @@ export const logsCommand = defineCommand<LogsCommand>({
     }
 
     const log = await deps.runControl.readRunLog(run.id, command.lines);
-    // Only the newline that ends the file goes: trailing blank lines are lines `tail` counted.
+    // Strips only the newline that ends the file, because trailing blank lines are lines `tail` counted.
     const text = log.text.replace(/\r?\n$/, '');
     if (!log.exists || text.trim().length === 0) {
       await ctx.respond(ctx.t('core.logs.empty', { id: run.id }));

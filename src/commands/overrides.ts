@@ -88,7 +88,7 @@ function parseValue(name: string, raw: string, spec: OverrideSpec): OverrideValu
   }
 }
 
-/** A value the spec accepts, for the `lr=1e-4` example in the missing-value error. */
+/** Returns a value the spec accepts, for the `lr=1e-4` example in the missing-value error. */
 function exampleValue(spec: OverrideSpec): string {
   switch (spec.type) {
     case 'number': {

@@ -18,6 +18,7 @@ export const trainCommand = defineCommand<TrainCommand>({
     if (command.planItem && deps.plan) {
       const missing = await describeMissingPlanItem(command.planItem, ctx, deps);
       if (missing) {
+        ctx.logger.info({ planItem: command.planItem }, 'train request rejected: plan item not found');
         await ctx.respond(missing);
         return;
       }

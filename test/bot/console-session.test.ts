@@ -75,7 +75,7 @@ describe('console session', () => {
   });
 });
 
-/** A console session on the demo config with its own Redis prefix and no worker. */
+/** Runs a piped console session on the demo config, with its own Redis prefix and no worker. */
 async function startSession(lines: readonly string[], settle?: (chat: ConsoleChat) => Promise<void>) {
   const text = readFileSync('config/demo.yaml', 'utf8').replace('redisPrefix: trainops-demo', `redisPrefix: ${uniquePrefix('console')}`);
   const config = parseConfig(text, 'demo', { baseDir: workDir });
