@@ -113,14 +113,18 @@ export async function startBotProcess(options: BotProcessOptions): Promise<BotPr
     clearTimeout(timer);
   }
 
+  let stopping: Promise<void> | undefined;
   return {
     pid,
     logPath: options.logPath,
     usage: () => readUsage(pid),
     logLevels: () => ({ ...levels }),
-    stop: async (graceMs = 20_000) => {
-      await stopChild(child, graceMs);
-      await new Promise<void>((resolve) => log.end(resolve));
+    stop: (graceMs = 20_000) => {
+      stopping ??= (async () => {
+        await stopChild(child, graceMs);
+        await new Promise<void>((resolve) => log.end(resolve));
+      })();
+      return stopping;
     },
   };
 }

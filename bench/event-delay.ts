@@ -4,8 +4,8 @@
  * `12 / 30`) or a progress reply (chat.postMessage keyed `run:<id>:progress:a1:s12`).
  *
  * One run on one sshd VM, followed by a `trainops all` process with the default
- * settings (events read every `runs.pollSeconds` = 2 s, root updates at most every
- * 1.2 s per message). The stand-in trainer appends a step every `intervalSeconds`,
+ * settings (events read every `runs.pollSeconds`, 2 s by default, and root updates at
+ * most every 1.2 s per message). The stand-in trainer appends a step every `intervalSeconds`,
  * longer than both, so no step waits on a coalescing window left by the one before.
  * The append time is the event's own `time` field, written just before the line is
  * flushed. The fake Slack stamps each call when its body has arrived.
@@ -23,11 +23,14 @@ export interface DelayOptions {
   runtime: BotRuntime;
   steps: number;
   intervalSeconds: number;
+  /** `runs.pollSeconds` of the bot: how often it reads events.jsonl. */
+  pollSeconds: number;
 }
 
 export interface DelayResult {
   steps: number;
   intervalSeconds: number;
+  pollSeconds: number;
   /** Delays of the steps that some Slack call showed, in ms. */
   delay: LatencySummary;
   /** Steps written but never shown by their own value (a later value replaced them first). */
@@ -42,11 +45,10 @@ const LOCALE = 'zh-CN';
 export async function benchEventDelay(options: DelayOptions): Promise<DelayResult> {
   const rig = await startRig({ vms: 1 });
   try {
-    const config = benchConfig(rig, {
-      recipe: 'bench-delay',
-      hyperparameters: { max_steps: options.steps, step_delay_seconds: options.intervalSeconds },
-      channel: CHANNEL,
-    });
+    const config = {
+      ...benchConfig(rig, { recipe: 'bench-delay', hyperparameters: { max_steps: options.steps, step_delay_seconds: options.intervalSeconds }, channel: CHANNEL }),
+      runs: { pollSeconds: options.pollSeconds },
+    };
     const configPath = await writeConfig(rig.dir, config);
     const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: path.join(rig.dir, 'bot.log') });
     try {
@@ -72,7 +74,7 @@ export async function benchEventDelay(options: DelayOptions): Promise<DelayResul
         if (shownAt === undefined) notShown += 1;
         else delays.push(shownAt - appendedAt);
       }
-      return { steps: steps.length, intervalSeconds: options.intervalSeconds, delay: summarize(delays), notShown, status: run.status };
+      return { steps: steps.length, intervalSeconds: options.intervalSeconds, pollSeconds: options.pollSeconds, delay: summarize(delays), notShown, status: run.status };
     } finally {
       await bot.stop();
     }

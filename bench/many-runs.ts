@@ -7,8 +7,9 @@
  * connections per VM (`ss`). It compares the events written on the VMs with the events
  * the bot applied (the stored byte offset of each run), and counts the rate of Slack
  * calls that the fake Slack received.
- * The steady window runs from the moment every run is running to the first end event,
- * so it leaves out the launch burst and the final reports.
+ * The steady window starts once the bot has applied events of every run, which leaves
+ * out the launch burst, and lasts `seconds`. Then the bot is stopped while the runs
+ * still write, and the sshd servers kill the runs as they stop.
  */
 import path from 'node:path';
 
@@ -25,20 +26,24 @@ export interface LoadOptions {
   runtime: BotRuntime;
   runs: number;
   vms: number;
-  /** Steps per run, one a second: the length of each run. */
+  /** Length of the steady window in seconds. */
   seconds: number;
   channels: number;
 }
 
 export interface LoadResult extends LoadOptions {
-  /** Seconds from the first /train to every run running. */
+  /** Seconds from the first /train to every run stored as running. */
   launchSeconds: number;
+  /** Seconds from the first /train to the bot having applied events of every run. */
+  followSeconds: number;
   steadySeconds: number;
-  runsSucceeded: number;
+  /** Runs whose events the bot was applying when the window ended. */
+  runsFollowed: number;
   cpu: { steadyPercentOfCore: number; peak5sPercentOfCore: number; totalSeconds: number };
   memory: { steadyMaxRssMb: number; peakRssMb: number };
   ssh: { maxOpenPerVm: number[]; openedPerVm: number[] };
-  events: { written: number; applied: number; missed: number; runsBehind: number };
+  /** Step events written up to 10 s before the window ended, and how many of them the bot had applied when it stopped. */
+  events: { written: number; applied: number; missed: number };
   slack: {
     maxPostsPerChannelIn10s: number;
     /** Shortest time between two chat.postMessage calls to one channel. */
@@ -59,7 +64,8 @@ interface UsageSample extends ProcessUsage {
 export async function benchManyRuns(options: LoadOptions): Promise<LoadResult> {
   const rig = await startRig({ vms: options.vms });
   try {
-    const config = benchConfig(rig, { recipe: 'bench-load', hyperparameters: { max_steps: options.seconds, step_delay_seconds: 1 }, channel: 'C0BENCH000' });
+    // The runs outlast the benchmark: the window ends while they still write.
+    const config = benchConfig(rig, { recipe: 'bench-load', hyperparameters: { max_steps: 3600, step_delay_seconds: 1 }, channel: 'C0BENCH000' });
     const configPath = await writeConfig(rig.dir, config);
     const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: path.join(rig.dir, 'bot.log') });
     const sampler = startSampler(bot, rig.sshds.map((sshd) => sshd.port));
@@ -68,32 +74,36 @@ export async function benchManyRuns(options: LoadOptions): Promise<LoadResult> {
       await startRuns(rig, options);
 
       const running = await waitForRuns(rig, options.runs, (runs) => runs.every((run) => run.status === 'running' || isFinalStatus(run.status)), 300_000);
-      const allRunningAt = Date.now();
+      const launchedAt = Date.now();
       if (!running.met) console.warn(`only ${running.runs.filter((run) => run.status === 'running').length} of ${options.runs} runs were running after 300 s`);
+      const followed = await waitForRuns(rig, options.runs, (runs) => runs.every((run) => run.eventOffset > 0 || isFinalStatus(run.status)), 300_000);
+      const allRunningAt = Date.now();
+      if (!followed.met) console.warn(`the bot had not applied events of every run 300 s after all were running`);
 
-      const finished = await waitForRuns(rig, options.runs, (runs) => runs.every((run) => isFinalStatus(run.status)), (options.seconds + 300) * 1000);
-      if (!finished.met) console.warn(`runs still active ${options.seconds + 300} s after all were running`);
-      await sleep(5000);
+      await sleep(options.seconds * 1000);
+      const windowEnd = Date.now();
       const samples = await sampler.stop();
+      await bot.stop();
 
-      const events = await compareEvents(rig, finished.runs);
-      const steadyEnd = Math.max(allRunningAt, events.firstEndAt);
+      const runs = await rig.store.listRecent(options.runs);
+      const events = await compareEvents(rig, runs, windowEnd - 10_000);
       return {
         ...options,
-        launchSeconds: (allRunningAt - startedAt) / 1000,
-        steadySeconds: (steadyEnd - allRunningAt) / 1000,
-        runsSucceeded: finished.runs.filter((run) => run.status === 'succeeded').length,
-        cpu: cpuOf(samples.usage, allRunningAt, steadyEnd),
+        launchSeconds: (launchedAt - startedAt) / 1000,
+        followSeconds: (allRunningAt - startedAt) / 1000,
+        steadySeconds: (windowEnd - allRunningAt) / 1000,
+        runsFollowed: runs.filter((run) => run.eventOffset > 0).length,
+        cpu: cpuOf(samples.usage, allRunningAt, windowEnd),
         memory: {
-          steadyMaxRssMb: mb(Math.max(...samples.usage.filter((sample) => sample.at >= allRunningAt && sample.at <= steadyEnd).map((sample) => sample.rssBytes))),
+          steadyMaxRssMb: mb(maxOrNaN(samples.usage.filter((sample) => sample.at >= allRunningAt && sample.at <= windowEnd).map((sample) => sample.rssBytes))),
           peakRssMb: mb(samples.usage.at(-1)?.peakRssBytes ?? Number.NaN),
         },
         ssh: {
           maxOpenPerVm: rig.sshds.map((sshd) => samples.maxOpen.get(sshd.port) ?? 0),
           openedPerVm: rig.sshds.map((sshd) => samples.seen.get(sshd.port)?.size ?? 0),
         },
-        events: { written: events.written, applied: events.applied, missed: events.written - events.applied, runsBehind: events.runsBehind },
-        slack: slackRates(rig.slack.calls, allRunningAt, steadyEnd),
+        events: { written: events.written, applied: events.applied, missed: events.written - events.applied },
+        slack: slackRates(rig.slack.calls, allRunningAt, windowEnd),
         logs: bot.logLevels(),
       };
     } finally {
@@ -152,12 +162,10 @@ function startSampler(bot: BotProcess, sshPorts: number[]) {
   };
 }
 
-/** Compares the step events on each VM with the byte offset and step the bot stored for the run. */
-async function compareEvents(rig: Rig, runs: RunRecord[]) {
+/** Counts the step events written on each VM up to `writtenBefore` (epoch ms), and those of them within the byte offset the bot stored. */
+async function compareEvents(rig: Rig, runs: RunRecord[], writtenBefore: number) {
   let written = 0;
   let applied = 0;
-  let runsBehind = 0;
-  let firstEndAt = Number.POSITIVE_INFINITY;
   for (const run of runs) {
     const sshd = rig.sshds[Number(run.vm.replace('vm', '')) - 1]!;
     const file = await readRunEvents(sshd, run.id);
@@ -165,14 +173,12 @@ async function compareEvents(rig: Rig, runs: RunRecord[]) {
     file.lines.forEach((line, index) => {
       const event = file.events[index]!;
       bytes += Buffer.byteLength(line) + 1;
-      if (event.type === 'end') firstEndAt = Math.min(firstEndAt, Date.parse(event.time));
-      if (event.type !== 'step') return;
+      if (event.type !== 'step' || Date.parse(event.time) > writtenBefore) return;
       written += 1;
       if (bytes <= run.eventOffset) applied += 1;
     });
-    if (run.eventOffset < file.bytes) runsBehind += 1;
   }
-  return { written, applied, runsBehind, firstEndAt };
+  return { written, applied };
 }
 
 function cpuOf(samples: UsageSample[], from: number, to: number): LoadResult['cpu'] {
@@ -198,6 +204,7 @@ function slackRates(calls: readonly FakeSlackCall[], from: number, to: number): 
     for (let index = 1; index < group.length; index += 1) {
       const gap = group[index]!.time - group[index - 1]!.time;
       if (gap < minPostGapMs) minPostGapMs = gap;
+      if (gap < 900) console.log(`chat.postMessage calls ${gap} ms apart in ${String(group[index]!.body.channel)}: ${describeCall(group[index - 1]!)}, then ${describeCall(group[index]!)}`);
     }
   }
   const steadyCalls = calls.filter((call) => call.time >= from && call.time <= to).length;
@@ -210,6 +217,15 @@ function slackRates(calls: readonly FakeSlackCall[], from: number, to: number): 
     steadyCallsPerMinute: to > from ? (steadyCalls / (to - from)) * 60_000 : Number.NaN,
     totalCalls: calls.length,
   };
+}
+
+function describeCall(call: FakeSlackCall): string {
+  const key = (call.body.metadata as { event_payload?: { key?: string } } | undefined)?.event_payload?.key;
+  return key ?? `unkeyed "${String(call.body.text).slice(0, 60)}"`;
+}
+
+function maxOrNaN(values: number[]): number {
+  return values.length === 0 ? Number.NaN : Math.max(...values);
 }
 
 function mb(bytes: number): number {

@@ -33,10 +33,11 @@ Options (defaults in brackets):
   --rounds N          bursts per command [3]
   --delay-steps N     step events in the delay run [30]
   --delay-interval S  seconds between those events [2.7]
+  --poll-seconds S    runs.pollSeconds of the bot in the delay run [2, the default]
   --runs N            concurrent runs in the load benchmark [100]
   --vms N             sshd VMs they are spread over [4]
   --channels N        Slack channels they are spread over [10]
-  --seconds N         steps per run, one a second [90]
+  --seconds N         steady window of the load benchmark [90]
   --runtime R         compiled (tsc output, as in Docker) or tsx [compiled]
   --no-docs           print only; leave docs/benchmarks.md alone`;
 
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
       rounds: { type: 'string', default: '3' },
       'delay-steps': { type: 'string', default: '30' },
       'delay-interval': { type: 'string', default: '2.7' },
+      'poll-seconds': { type: 'string', default: '2' },
       runs: { type: 'string', default: '100' },
       vms: { type: 'string', default: '4' },
       channels: { type: 'string', default: '10' },
@@ -91,7 +93,7 @@ async function main(): Promise<number> {
       meta.loadAfter = os.loadavg()[0] ?? 0;
       body = renderAck(result, meta);
     } else if (name === 'delay') {
-      const result = await benchEventDelay({ runtime, steps: number('delay-steps'), intervalSeconds: number('delay-interval') });
+      const result = await benchEventDelay({ runtime, steps: number('delay-steps'), intervalSeconds: number('delay-interval'), pollSeconds: number('poll-seconds') });
       meta.loadAfter = os.loadavg()[0] ?? 0;
       body = renderDelay(result, meta);
     } else {
@@ -100,7 +102,11 @@ async function main(): Promise<number> {
       body = renderLoad(result, meta);
     }
     console.log(body);
-    if (!values['no-docs']) await writeDocsSection(docsPath, `bot-${name}`, TITLES[name], body);
+    if (values['no-docs']) continue;
+    // A delay run with another poll interval gets its own section beside the default one.
+    const poll = number('poll-seconds');
+    const variant = name === 'delay' && poll !== 2 ? { section: `bot-delay-poll-${poll}`, title: `${TITLES.delay}, runs.pollSeconds ${poll}` } : undefined;
+    await writeDocsSection(docsPath, variant?.section ?? `bot-${name}`, variant?.title ?? TITLES[name], body);
   }
   return 0;
 }
