@@ -94,7 +94,8 @@ describe('trainer failures', () => {
     runtime.startWorkers();
 
     const ended = await waitForRun(runtime, run.id, (current) => current.status === 'failed');
-    await slack.waitFor(() => threadReplies(slack, run).some((text) => text.includes('<@')), 30_000);
+    // The failure report also mentions people, so wait for the on-call page itself.
+    await slack.waitFor(() => threadReplies(slack, run).some((text) => text.includes('不会自动重启')), 30_000);
 
     expect(ended.failureClass).toBe('diverged');
     expect(ended.attempt).toBe(1);
