@@ -10,6 +10,7 @@ import { RUN_ACTIONS } from './blocks.js';
 import { boltLogger } from './bolt-logger.js';
 import { isPlanImportModalRequest, PLAN_IMPORT_MODAL, readImportModal, renderImportModal } from './plan-import-view.js';
 import { requestKey, type RequestDeduper } from './request-dedupe.js';
+import { decodeSlackEscapes } from './slack-text.js';
 
 /**
  * The Slack side of the bot: a Bolt app on Socket Mode (the default: no public URL,
@@ -110,7 +111,7 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
       logger.info({ userId: incoming.userId, source: incoming.source }, 'repeated Slack delivery ignored');
       return;
     }
-    await dispatchCommand(incoming, deps);
+    await dispatchCommand({ ...incoming, text: decodeSlackEscapes(incoming.text) }, deps);
   };
 
   app.command(/^\/.+/, async ({ command, ack, respond, client }) => {

@@ -96,8 +96,12 @@ describe('HTTP receiver', () => {
     expect((await post(body, { 'x-slack-retry-num': '1', 'x-slack-retry-reason': 'http_timeout' })).status).toBe(200);
     await harness.waitForLog('repeated Slack delivery ignored');
 
-    const runs = await harness.jobs.runStore.listRecent(10);
-    expect(runs.filter((run) => run.recipe === 'medical-phi4' && Object.keys(run.overrides).length === 0)).toHaveLength(1);
+    // The first delivery may still be creating its run when the retry is dropped.
+    const plainRuns = async () =>
+      (await harness.jobs.runStore.listRecent(10)).filter((run) => run.recipe === 'medical-phi4' && Object.keys(run.overrides).length === 0);
+    await expect.poll(async () => (await plainRuns()).length).toBe(1);
+    await harness.slack.waitFor((calls) => calls.some((call) => call.method.includes('response/333.444.bbb')));
+    expect(await plainRuns()).toHaveLength(1);
   });
 
   it('rejects a bad signature', async () => {
