@@ -2,7 +2,7 @@ import type { Block } from '../bot/chat-port.js';
 import { contextLine, header, limitBlocks, section } from '../bot/blocks.js';
 import type { Translate } from '../bot/i18n.js';
 import type { Config } from '../config/schema.js';
-import { formatDuration } from '../jobs/run-reporter.js';
+import { formatDuration, runStatusLabel } from '../jobs/run-reporter.js';
 import type { RunRecord } from '../jobs/run-types.js';
 import type { PowerState } from '../remote/vm-control.js';
 import { describeVmFailure, type VmPorts } from './vm-deps.js';
@@ -59,7 +59,7 @@ function formatVmLine(config: Config, overview: VmOverview, now: Date, t: Transl
   const [first, ...rest] = overview.activeRuns;
   let run = t('vm.list.no_run');
   if (first) {
-    run = t('vm.list.run', { id: first.id, recipe: first.recipe, status: t(`core.status.${first.status}`) });
+    run = t('vm.list.run', { id: first.id, recipe: first.recipe, status: runStatusLabel(first, t) });
     if (rest.length > 0) run += `, ${t('vm.list.runs_more', { count: rest.length })}`;
   }
 

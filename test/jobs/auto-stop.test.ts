@@ -84,7 +84,7 @@ describe('AutoStopper', () => {
     const [vm, warningId] = keepButtonValue(world).split(':');
 
     expect(await stopper.keepRunning(vm!, warningId!, MEMBER)).toBe(true);
-    expect(world.chat.updated.at(-1)?.text).toBe(`:white_check_mark: <@${MEMBER}> 让 *yanshiyiliao* 保持运行，空闲计时重新开始。`);
+    expect(world.chat.updated.at(-1)?.text).toBe(`✅ <@${MEMBER}> 让 *yanshiyiliao* 保持运行，空闲计时重新开始。`);
     expect(await stopper.keepRunning(vm!, warningId!, MEMBER)).toBe(false);
 
     world.clock.advance(10 * MINUTE);

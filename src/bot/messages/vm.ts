@@ -65,15 +65,15 @@ export const vmMessages: CatalogPair = {
     'vm.status.na': '不可用',
 
     'vm.autostop.warning':
-      ':hourglass_flowing_sand: 虚拟机 *{vm}* 已空闲 {idle}（没有运行、部署或登录会话），将在 {deadline} 自动释放（deallocate）以停止计费。还要用的话请点“保持运行”。',
+      '⏳ 虚拟机 *{vm}* 已空闲 {idle}（没有运行、部署或登录会话），将在 {deadline} 自动释放（deallocate）以停止计费。还要用的话请点“保持运行”。',
     'vm.autostop.keep_button': '保持运行',
-    'vm.autostop.kept': ':white_check_mark: <@{user}> 让 *{vm}* 保持运行，空闲计时重新开始。',
+    'vm.autostop.kept': '✅ <@{user}> 让 *{vm}* 保持运行，空闲计时重新开始。',
     'vm.autostop.kept_ephemeral': '好的，{vm} 会保持运行，空闲 {idle} 分钟后会再次提醒。',
     'vm.autostop.stale': '这个提醒已经处理过了，{vm} 不会因为它被释放。',
-    'vm.autostop.cancelled_busy': ':white_check_mark: *{vm}* 又开始使用了，这次自动释放已取消。',
+    'vm.autostop.cancelled_busy': '✅ *{vm}* 又开始使用了，这次自动释放已取消。',
     'vm.autostop.cancelled_power': '*{vm}* 已经不在运行状态（{power}），这次自动释放已取消。',
-    'vm.autostop.deallocated': ':zzz: 虚拟机 *{vm}* 空闲 {idle} 后已自动释放。本周已节省 {hours} 小时{cost}。需要时用 `/vm start {vm}`，或直接提交任务，机器人会先启动它。',
-    'vm.autostop.failed': ':warning: 自动释放 *{vm}* 失败：{reason}',
+    'vm.autostop.deallocated': '💤 虚拟机 *{vm}* 空闲 {idle} 后已自动释放。本周已节省 {hours} 小时{cost}。需要时用 `/vm start {vm}`，或直接提交任务，机器人会先启动它。',
+    'vm.autostop.failed': '⚠️ 自动释放 *{vm}* 失败：{reason}',
     'vm.cost.saved': '（约 {amount}）',
 
     'vm.run.deallocated_lost': '虚拟机 {vm} 在运行期间被释放了（Azure 状态 {power}），可能是 Spot 逐出或有人在门户里停止了它。运行 #{id} 已标记为失联，可以用 `/restart #{id}` 从最近的 checkpoint 继续。',
@@ -156,15 +156,15 @@ export const vmMessages: CatalogPair = {
     'vm.status.na': 'n/a',
 
     'vm.autostop.warning':
-      ':hourglass_flowing_sand: VM *{vm}* has been idle for {idle} (no run, deployment or login session) and will be deallocated at {deadline} to stop billing. Press “Keep running” if you still need it.',
+      '⏳ VM *{vm}* has been idle for {idle} (no run, deployment or login session) and will be deallocated at {deadline} to stop billing. Press “Keep running” if you still need it.',
     'vm.autostop.keep_button': 'Keep running',
-    'vm.autostop.kept': ':white_check_mark: <@{user}> kept *{vm}* running; the idle timer starts again.',
+    'vm.autostop.kept': '✅ <@{user}> kept *{vm}* running; the idle timer starts again.',
     'vm.autostop.kept_ephemeral': 'OK, {vm} keeps running; you will be warned again after {idle} idle minutes.',
     'vm.autostop.stale': 'This warning was already handled; {vm} will not be deallocated because of it.',
-    'vm.autostop.cancelled_busy': ':white_check_mark: *{vm}* is in use again; this auto-stop is cancelled.',
+    'vm.autostop.cancelled_busy': '✅ *{vm}* is in use again; this auto-stop is cancelled.',
     'vm.autostop.cancelled_power': '*{vm}* is no longer running ({power}); this auto-stop is cancelled.',
-    'vm.autostop.deallocated': ':zzz: VM *{vm}* was deallocated after being idle for {idle}. Saved {hours} hours this week{cost}. Use `/vm start {vm}` or just submit a job, and the bot starts it first.',
-    'vm.autostop.failed': ':warning: Auto-stop of *{vm}* failed: {reason}',
+    'vm.autostop.deallocated': '💤 VM *{vm}* was deallocated after being idle for {idle}. Saved {hours} hours this week{cost}. Use `/vm start {vm}` or just submit a job, and the bot starts it first.',
+    'vm.autostop.failed': '⚠️ Auto-stop of *{vm}* failed: {reason}',
     'vm.cost.saved': ' (about {amount})',
 
     'vm.run.deallocated_lost': 'VM {vm} was deallocated during the run (Azure state {power}), by a spot eviction or someone in the portal. Run #{id} is marked lost; `/restart #{id}` resumes it from the latest checkpoint.',
