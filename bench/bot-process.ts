@@ -7,7 +7,7 @@
  * Redis or sshd that the benchmark process hosts.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -25,6 +25,12 @@ export const SIGNING_SECRET = 'bench-signing-secret-4d1f0c';
 const COMPILED_DIR = path.join(REPO, '.trainops/bench-dist');
 
 export type BotRuntime = 'compiled' | 'tsx';
+
+/** Returns where a benchmark keeps the bot's log, in the ignored `.trainops/` folder so it outlives the run. */
+export function botLogPath(benchmark: string): string {
+  mkdirSync(path.join(REPO, '.trainops'), { recursive: true });
+  return path.join(REPO, '.trainops', `bench-${benchmark}-bot.log`);
+}
 
 /** Linux clock ticks per second of utime and stime in /proc/<pid>/stat (`getconf CLK_TCK`, 100 on x86-64 Linux). */
 const CLOCK_TICKS = 100;

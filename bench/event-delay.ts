@@ -10,11 +10,10 @@
  * The append time is the event's own `time` field, written just before the line is
  * flushed. The fake Slack stamps each call when its body has arrived.
  */
-import path from 'node:path';
 
 import { translate } from '../src/bot/i18n.js';
 import type { FakeSlackCall } from '../test/support/fake-slack.js';
-import { SIGNING_SECRET, startBotProcess, writeConfig, type BotRuntime } from './bot-process.js';
+import { SIGNING_SECRET, botLogPath, startBotProcess, writeConfig, type BotRuntime } from './bot-process.js';
 import { benchConfig, MEMBER, readRunEvents, startRig, waitForRuns } from './rig.js';
 import { postSigned, signSlashCommand } from './slash-command.js';
 import { summarize, type LatencySummary } from './stats.js';
@@ -50,7 +49,7 @@ export async function benchEventDelay(options: DelayOptions): Promise<DelayResul
       runs: { pollSeconds: options.pollSeconds },
     };
     const configPath = await writeConfig(rig.dir, config);
-    const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: path.join(rig.dir, 'bot.log') });
+    const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: botLogPath('delay') });
     try {
       const responseBase = rig.slack.url.replace(/\/api\/$/, '');
       const request = signSlashCommand({ command: '/train', text: 'bench-delay on vm1', userId: MEMBER, channelId: CHANNEL, triggerId: 'delay.1', responseBase }, SIGNING_SECRET, new Date());

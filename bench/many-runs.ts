@@ -11,12 +11,11 @@
  * out the launch burst, and lasts `seconds`. Then the bot is stopped while the runs
  * still write, and the sshd servers kill the runs as they stop.
  */
-import path from 'node:path';
 
 import { isFinalStatus } from '../src/jobs/run-state.js';
 import type { RunRecord } from '../src/jobs/run-types.js';
 import type { FakeSlackCall } from '../test/support/fake-slack.js';
-import { SIGNING_SECRET, startBotProcess, writeConfig, type BotProcess, type ProcessUsage, type BotRuntime } from './bot-process.js';
+import { SIGNING_SECRET, botLogPath, startBotProcess, writeConfig, type BotProcess, type ProcessUsage, type BotRuntime } from './bot-process.js';
 import { benchConfig, MEMBER, readRunEvents, startRig, waitForRuns, type Rig } from './rig.js';
 import { postSigned, signSlashCommand } from './slash-command.js';
 import { connectionsOf } from './ssh-connections.js';
@@ -67,7 +66,7 @@ export async function benchManyRuns(options: LoadOptions): Promise<LoadResult> {
     // The runs outlast the benchmark: the window ends while they still write.
     const config = benchConfig(rig, { recipe: 'bench-load', hyperparameters: { max_steps: 3600, step_delay_seconds: 1 }, channel: 'C0BENCH000' });
     const configPath = await writeConfig(rig.dir, config);
-    const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: path.join(rig.dir, 'bot.log') });
+    const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: botLogPath('load') });
     const sampler = startSampler(bot, rig.sshds.map((sshd) => sshd.port));
     try {
       const startedAt = Date.now();

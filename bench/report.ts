@@ -80,7 +80,7 @@ export function renderLoad(result: LoadResult, meta: RunMeta): string {
     ['runs followed at the end of the window', `${result.runsFollowed} of ${result.runs}`, `${result.runs}`, result.runsFollowed === result.runs ? 'met' : '**not met**'],
     ['seconds from the first `/train` to all runs stored as running', result.launchSeconds.toFixed(1), '', ''],
     ['seconds from the first `/train` to events of all runs applied', result.followSeconds.toFixed(1), '', ''],
-    ['steady window (all runs followed, before the first end event), s', result.steadySeconds.toFixed(0), '', ''],
+    ['steady window, s', result.steadySeconds.toFixed(0), '', ''],
     ['bot CPU in the steady window, % of one core', format(cpu.steadyPercentOfCore, 1), '', ''],
     ['bot CPU, highest 5 s average, % of one core', cpu.peak5sPercentOfCore.toFixed(0), '', ''],
     ['bot CPU for the whole benchmark, s', cpu.totalSeconds.toFixed(1), '', ''],
@@ -89,7 +89,7 @@ export function renderLoad(result: LoadResult, meta: RunMeta): string {
     ['SSH connections open at once, per VM', ssh.maxOpenPerVm.join(', '), '1 each', oneConnection ? 'met' : '**not met**'],
     ['SSH connections opened during the run, per VM', ssh.openedPerVm.join(', '), '1 each', oneConnection ? 'met' : '**not met**'],
     ['step events written until 10 s before the window ended / applied by the bot', `${events.written} / ${events.applied}`, '', ''],
-    ['step events missed', String(events.missed), '0', events.missed === 0 ? 'met' : '**not met**'],
+    ['step events not applied when the bot stopped', String(events.missed), '0', events.missed === 0 ? 'met' : '**not met**'],
     ['chat.postMessage per channel, max in any 10 s', String(slack.maxPostsPerChannelIn10s), '~10', slack.maxPostsPerChannelIn10s <= 11 ? 'met' : '**not met**'],
     // The announcer spaces the sends to a channel 1 s apart, and a busy event loop delays some sends more than the next one.
     ['chat.postMessage per channel, shortest gap on arrival, ms', format(slack.minPostGapMs, 0), '', ''],
@@ -97,7 +97,7 @@ export function renderLoad(result: LoadResult, meta: RunMeta): string {
     ['chat.update per message, max in any 60 s', String(slack.maxUpdatesPerMessageIn60s), '~50', slack.maxUpdatesPerMessageIn60s <= 50 ? 'met' : '**not met**'],
     ['chat.update overall, max in any 60 s', String(slack.maxUpdatesIn60s), '', ''],
     ['Slack calls per minute in the steady window', format(slack.steadyCallsPerMinute, 0), '', ''],
-    ['bot log lines at warn / error', `${result.logs.warn} / ${result.logs.error}`, '', ''],
+    ['bot log lines at warn / error (`.trainops/bench-load-bot.log`)', `${result.logs.warn} / ${result.logs.error}`, '', ''],
   ];
   return [
     machineLine(meta),
