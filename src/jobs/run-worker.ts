@@ -199,7 +199,10 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
   if (before(['queued', 'restarting', 'starting_vm', 'syncing']) || !codeDir) {
     if (run.status !== 'running') {
       run = await store.transition(run.id, 'syncing', { startedAt: run.startedAt ?? clock.now().toISOString() });
-      await thread.refreshRoot(run);
+      // Not awaited: the root update may wait minutes for chat.update's budget (about 50 a
+      // minute for the whole process) when many runs start, and launching must not wait.
+      // refreshRoot logs its own failures and never throws.
+      void thread.refreshRoot(run);
     }
     const synced = await syncCode(host, { localDir: deps.codeSource, workdir: vm.workdir });
     codeDir = synced.codeDir;
@@ -221,7 +224,7 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
     launchedAt: stored.launchedAt ?? clock.now().toISOString(),
     startedAt: stored.startedAt ?? clock.now().toISOString(),
   }));
-  await thread.refreshRoot(run);
+  void thread.refreshRoot(run);
 
   if (run.cancelRequestedBy) {
     // A cancel that arrived while the run was being launched: the trainer checkpoints and writes `end`.
