@@ -72,8 +72,11 @@ describe('Socket Mode receiver', () => {
     socketServer.send(envelope);
     await harness.waitForLog('repeated Slack delivery ignored');
 
-    const runs = await harness.jobs.runStore.listRecent(10);
-    expect(runs.filter((run) => run.vm === 'yanshi')).toHaveLength(1);
+    // The first delivery may still be creating its run when the repeat is dropped.
+    const yanshiRuns = async () => (await harness.jobs.runStore.listRecent(10)).filter((run) => run.vm === 'yanshi');
+    await expect.poll(async () => (await yanshiRuns()).length).toBe(1);
+    await expect.poll(async () => (await yanshiRuns())[0]?.threadTs).toBeDefined();
+    expect(await yanshiRuns()).toHaveLength(1);
   });
 
   it('runs a command typed as a reply in the run thread', async () => {
