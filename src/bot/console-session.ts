@@ -84,7 +84,14 @@ export async function runConsoleSession(options: ConsoleSessionOptions): Promise
   if (interactive) return 0;
 
   const problems = tally.rejected + tally.trainsWithoutRun;
-  if (problems > 0) (options.errors ?? process.stderr).write(`${t('console.piped_problems', { ...tally })}\n`);
+  if (problems > 0) {
+    // Only the non-zero counts, so the summary never says "0 commands started no run".
+    const details = [
+      tally.rejected > 0 ? t('console.piped_rejected', { count: tally.rejected }) : undefined,
+      tally.trainsWithoutRun > 0 ? t('console.piped_no_run', { count: tally.trainsWithoutRun }) : undefined,
+    ].filter((part): part is string => part !== undefined);
+    (options.errors ?? process.stderr).write(`${t('console.piped_problems', { total: tally.total, details: details.join(t('core.list_separator')) })}\n`);
+  }
   if (started.length === 0) return problems > 0 ? 1 : 0;
 
   const code = await waitForRuns(started, deps, chat, options.pollMs ?? 500, options.settle);

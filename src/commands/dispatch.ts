@@ -105,7 +105,8 @@ export async function dispatchCommand(incoming: IncomingCommand, deps: HandlerDe
 /**
  * Renders a ParseError in the person's locale, turning a `suggestion` into a "did you
  * mean" hint. Parsers join the lists in `valid` and `allowed` with ", ", and this
- * rejoins them with the locale's list separator (、 in Chinese).
+ * rejoins them with the locale's list separator (、 in Chinese). Recipe kinds in `kind`
+ * and `expected` become the locale's words for them.
  */
 export function renderParseError(error: ParseError, t: Translate): string {
   const suggestion = error.params.suggestion;
@@ -117,5 +118,13 @@ export function renderParseError(error: ParseError, t: Translate): string {
     const value = error.params[name];
     if (typeof value === 'string') lists[name] = value.split(', ').join(separator);
   }
-  return t(error.key, { first, ...error.params, ...lists, hint });
+  // Recipe kinds (`train`, `deploy`, …) are config words; people read them as 训练配方 and so on.
+  const kinds: Record<string, string> = {};
+  for (const name of ['kind', 'expected']) {
+    const value = error.params[name];
+    if (typeof value === 'string' && RECIPE_KINDS.has(value)) kinds[name] = t(`core.recipe_kind.${value}`);
+  }
+  return t(error.key, { first, ...error.params, ...lists, ...kinds, hint });
 }
+
+const RECIPE_KINDS = new Set(['train', 'deploy', 'dataset', 'bench']);

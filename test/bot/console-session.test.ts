@@ -126,7 +126,7 @@ describe('piped console session', () => {
     const session = await startSession(['/train dmeo on local']);
     expect(session.code).toBe(1);
     expect(session.printed).toContain('你是不是想用 `demo`');
-    expect(session.errors).toBe('输入的 1 条命令中，1 条被拒绝或出错，0 条 /train 没有启动运行。\n');
+    expect(session.errors).toBe('输入的 1 条命令中有问题：1 条被拒绝或出错。\n');
   });
 
   it('exits 0 when the commands were accepted', async () => {

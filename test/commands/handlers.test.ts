@@ -186,7 +186,7 @@ describe('core command handlers', () => {
 
   it('says when no recipe of the needed kind is configured', async () => {
     const check = await send('/dataset check demo', MEMBER);
-    expect(check.replies[0]?.text).toBe('“demo” 是 train 配方，这里需要 dataset 配方，但配置里还没有这类配方。');
+    expect(check.replies[0]?.text).toBe('“demo” 是训练配方，这里需要数据集配方，但配置里还没有这类配方。');
   });
 
   it('reports a missing run', async () => {

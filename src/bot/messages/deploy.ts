@@ -3,7 +3,7 @@ import type { CatalogPair } from '../i18n.js';
 /** Deployments (`/deploy`), data set checks (`/dataset`) and the comm benchmark (`/bench`). */
 export const deployMessages: CatalogPair = {
   'zh-CN': {
-    'deploy.help': '`/deploy <配方> [在 <VM>] [from #运行]` 部署模型；`/deploy stop <VM>` 停止 VM 上的部署\n例：`/deploy {deployRecipe} 在 {deployVm}`、`/deploy {recipe} 在 {vm} from #42`',
+    'deploy.help': '`/deploy <配方> [在 <VM>] [from #运行]` 部署模型；`/deploy stop <VM>` 停止 VM 上的部署\n例：`/deploy {deployRecipe} 在 {deployVm}`、`/deploy {deployRecipe} 在 {deployVm} from #42`',
     'deploy.usage': '用法：`/deploy <配方> [在 <VM>] [from #运行]` 或 `/deploy stop <VM>`。',
     'deploy.queued': '已排队：部署 #{id} {recipe} 在 {vm}。健康检查和冒烟测试结果会发在这次部署的线程中。',
     'deploy.stop_sent': '已通知 {vm} 上的部署 #{id} 停止。',
@@ -62,7 +62,7 @@ export const deployMessages: CatalogPair = {
     'bench.none': '无',
   },
   en: {
-    'deploy.help': '`/deploy <recipe> [on <VM>] [from #run]` deploys a model; `/deploy stop <VM>` stops the deployment on a VM\nExample: `/deploy {deployRecipe} on {deployVm}`, `/deploy {recipe} on {vm} from #42`',
+    'deploy.help': '`/deploy <recipe> [on <VM>] [from #run]` deploys a model; `/deploy stop <VM>` stops the deployment on a VM\nExample: `/deploy {deployRecipe} on {deployVm}`, `/deploy {deployRecipe} on {deployVm} from #42`',
     'deploy.usage': 'Usage: `/deploy <recipe> [on <VM>] [from #run]` or `/deploy stop <VM>`.',
     'deploy.queued': 'Queued: deployment #{id} {recipe} on {vm}. The health check and smoke test go to this deployment\'s thread.',
     'deploy.stop_sent': 'Asked deployment #{id} on {vm} to stop.',

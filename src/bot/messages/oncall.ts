@@ -64,11 +64,11 @@ export const oncallMessages: CatalogPair = {
     'restart.notEnded': '#{runId} 现在是 {status}，结束以后才能重启',
     'restart.runNotFound': '找不到运行 #{runId}，用 `/runs` 看看最近的运行',
     'restart.notTrain': '#{runId} 不是训练任务，不能从 checkpoint 重启',
-    'restart.stepNotFound': '#{runId} 没有第 {step} 步的 checkpoint。现有：{available}',
+    'restart.stepNotFound': '#{runId} 没有第 {step} 步的检查点。现有的步数：{available}。',
     'restart.stepNearest': '最接近的是第 {nearest} 步：`/restart #{runId} from={nearest}`',
     'restart.invalidFrom': '看不懂 from={text}：写 latest、步数（如 1200）或 scratch',
     'restart.hostUnreachable': '连不上 VM `{vm}`，没法查看 checkpoint：{error}',
-    'restart.usage': '用法：`/restart #42 [from=latest|<步数>|scratch]`，在运行的帖子里可以省略 #42',
+    'restart.usage': '用法：`/restart #42 [from=latest|<步数>|scratch]`（latest：最新检查点；scratch：从头开始），在运行的线程里可以省略 #42。',
     'restart.none': '无',
   },
   en: {
