@@ -85,7 +85,7 @@ export async function runConsoleSession(options: ConsoleSessionOptions): Promise
 
   const problems = tally.rejected + tally.trainsWithoutRun;
   if (problems > 0) {
-    // Only the non-zero counts, so the summary never says "0 commands started no run".
+    // Only the non-zero counts, so the summary never contains "0 commands started no run".
     const details = [
       tally.rejected > 0 ? t('console.piped_rejected', { count: tally.rejected }) : undefined,
       tally.trainsWithoutRun > 0 ? t('console.piped_no_run', { count: tally.trainsWithoutRun }) : undefined,

@@ -118,7 +118,7 @@ export function renderParseError(error: ParseError, t: Translate): string {
     const value = error.params[name];
     if (typeof value === 'string') lists[name] = value.split(', ').join(separator);
   }
-  // Recipe kinds (`train`, `deploy`, …) are config words; people read them as 训练配方 and so on.
+  // Recipe kinds (`train`, `deploy`, …) are config words, so people get them as 训练配方 and so on.
   const kinds: Record<string, string> = {};
   for (const name of ['kind', 'expected']) {
     const value = error.params[name];
