@@ -276,7 +276,11 @@ describe('run worker end to end', () => {
     expect(ended.status).toBe('succeeded');
     expect(stepsAtRestart).toBeLessThan(12);
     expect(await countLaunches(run.id)).toBe(1);
-    expect(progressSteps(run)).toEqual(Array.from({ length: 12 }, (_, index) => index + 1));
+    // Steps read after the reconnect may be merged into their newest reply, never repeated;
+    // the stored offset below proves that every event was applied.
+    const posted = progressSteps(run);
+    expect(posted).toEqual([...new Set(posted)].sort((a, b) => a - b));
+    expect(posted.at(-1)).toBe(12);
     const events = await readFile(path.join(workdir, 'runs', run.id, 'events.jsonl'));
     expect(ended.eventOffset).toBe(events.length);
   }, E2E_TIMEOUT_MS);
