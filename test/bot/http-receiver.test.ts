@@ -124,7 +124,7 @@ describe('HTTP receiver', () => {
 
     const reply = harness.slack.calls.find((call) => call.method.includes('response/999.000.eee'))!;
     expect(reply.body.response_type).toBe('ephemeral');
-    expect(String(reply.body.text)).toContain('没有名为 “medical-ph14” 的配方');
+    expect(String(reply.body.text)).toContain('没有名为 “medical-ph14” 的训练配方');
     expect(String(reply.body.text)).toContain('`medical-phi4`');
     expect((await harness.jobs.runStore.listRecent(50)).length).toBe(before);
   });

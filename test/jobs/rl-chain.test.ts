@@ -135,8 +135,13 @@ describe('chained SFT then GRPO end to end', () => {
       .callsOf('chat.postMessage')
       .filter((call) => call.status === 200 && call.body.thread_ts === run.threadTs)
       .map((call) => String(call.body.text));
-    expect(replies.filter((text) => text.startsWith('[SFT] 步数 '))).toHaveLength(2);
-    expect(replies.filter((text) => /^\[GRPO\] 步数 \d\/2 · 奖励 /.test(text))).toHaveLength(2);
+    // Each stage reports its progress, and a backlog of replies may be merged into its newest.
+    const sftReplies = replies.filter((text) => text.startsWith('[SFT] 步数 '));
+    const grpoReplies = replies.filter((text) => /^\[GRPO\] 步数 \d\/2 · 奖励 /.test(text));
+    expect(sftReplies.length).toBeGreaterThanOrEqual(1);
+    expect(sftReplies.at(-1)).toMatch(/^\[SFT\] 步数 2\/2 /);
+    expect(grpoReplies.length).toBeGreaterThanOrEqual(1);
+    expect(grpoReplies.at(-1)).toMatch(/^\[GRPO\] 步数 2\/2 /);
     const finals = replies.filter((text) => text.startsWith('✅'));
     expect(finals).toHaveLength(1);
     expect(finals[0]).toContain('• 阶段 1/2 SFT：2 步，最终损失');
