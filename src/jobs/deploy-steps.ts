@@ -12,12 +12,13 @@ import { syncCode } from '../remote/code-sync.js';
 import type { Host } from '../remote/host.js';
 import { isConnectionError } from '../remote/errors.js';
 import { readRunStatus, type RemoteRunState } from '../remote/launcher.js';
-import { ensureVmRunning } from '../remote/vm-control.js';
 import { formatKindOutcome } from './deploy-outcome.js';
 import type { RunJobData } from './run-queue.js';
 import { isFinalStatus } from './run-state.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord, RunStatus } from './run-types.js';
+import { recordRunEnd } from './run-outcome.js';
+import { startVmForRun } from './vm-start.js';
 
 /** Job context a kind processor receives from the run worker besides its deps. */
 export interface KindJobContext {
@@ -37,27 +38,9 @@ export class WorkerClosingError extends Error {
 
 /** Starts a managed VM that is not running (announcing it in the thread) and returns its host. */
 export async function prepareHost(deps: RunWorkerDeps, initial: RunRecord, logger: Logger): Promise<{ run: RunRecord; host: Host }> {
-  const { store, thread, hosts, clock } = deps;
-  let run = initial;
-  if (['queued', 'restarting', 'starting_vm'].includes(run.status) && deps.vmControl.isManaged(run.vm)) {
-    await ensureVmRunning(deps.vmControl, run.vm, {
-      clock,
-      onStarting: async () => {
-        run = await store.transition(run.id, 'starting_vm');
-        await thread.refreshRoot(run);
-        await thread.postReply(run, `run:${run.id}:vm-starting:a${run.attempt}`, thread.translate('runs.vm.starting', { vm: run.vm }));
-      },
-      probeHost: async () => {
-        const host = await hosts.get(run.vm).catch((error: unknown) => {
-          hosts.invalidate(run.vm);
-          throw error;
-        });
-        await host.ping();
-      },
-    });
-    logger.info({ vm: run.vm }, 'VM running');
-  }
-  return { run: await store.require(run.id), host: await hosts.get(run.vm) };
+  const run = await startVmForRun(deps, initial);
+  logger.info({ vm: run.vm }, 'VM running');
+  return { run, host: await deps.hosts.get(run.vm) };
 }
 
 /**
@@ -153,19 +136,7 @@ export async function settleAfterJobError(deps: RunWorkerDeps, runId: string, co
 
 /** Moves the run to a final status, records the attempt's end and posts the outcome once. */
 export async function finishRun(deps: RunWorkerDeps, run: RunRecord, status: RunStatus, patch: Partial<RunRecord>, logger: Logger): Promise<RunRecord> {
-  const endedAt = deps.clock.now().toISOString();
-  const ended = await deps.store.update(run.id, (stored) => {
-    if (isFinalStatus(stored.status)) return undefined;
-    return {
-      ...patch,
-      status,
-      endedAt,
-      attempts: stored.attempts.map((entry) =>
-        entry.attempt === stored.attempt ? { ...entry, endedAt, status, failureClass: patch.failureClass, reason: patch.failureMessage } : entry,
-      ),
-    };
-  });
-  logger.info({ status: ended.status, failureClass: ended.failureClass }, 'run ended');
+  const ended = await recordRunEnd(deps, run, status, patch, logger);
   await postKindOutcome(deps, ended);
   return ended;
 }

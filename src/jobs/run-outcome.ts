@@ -60,6 +60,27 @@ export async function finishRun(
   logger: Logger,
   vm?: VmConfig,
 ): Promise<RunRecord> {
+  const ended = await recordRunEnd(deps, run, status, patch, logger);
+  const points = vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(vm, ended.id), logger) : [];
+  // NOTE: a failed or lost run gets this short final message and then, from
+  // onRunFailure, the detailed failure report, so the thread shows two messages. Only
+  // this one is posted on every path (failure handling skips stale attempts and runs
+  // without it configured), so merging them needs each caller to say who reports.
+  await deps.thread.postOutcome(ended, points);
+  return ended;
+}
+
+/**
+ * Stores the run's final status and its current attempt's end, unless a final status is
+ * already stored (a re-delivered job), in which case the stored run is returned as it is.
+ */
+export async function recordRunEnd(
+  deps: Pick<RunWorkerDeps, 'store' | 'clock'>,
+  run: RunRecord,
+  status: RunStatus,
+  patch: Partial<RunRecord>,
+  logger: Logger,
+): Promise<RunRecord> {
   const endedAt = deps.clock.now().toISOString();
   const ended = await deps.store.update(run.id, (stored) => {
     if (isFinalStatus(stored.status)) return undefined;
@@ -73,12 +94,6 @@ export async function finishRun(
     };
   });
   logger.info({ status: ended.status, failureClass: ended.failureClass }, 'run ended');
-  const points = vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(vm, ended.id), logger) : [];
-  // NOTE: a failed or lost run gets this short final message and then, from
-  // onRunFailure, the detailed failure report, so the thread shows two messages. Only
-  // this one is posted on every path (failure handling skips stale attempts and runs
-  // without it configured), so merging them needs each caller to say who reports.
-  await deps.thread.postOutcome(ended, points);
   return ended;
 }
 

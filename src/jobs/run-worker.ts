@@ -16,7 +16,7 @@ import type { Config, TrainRecipe, VmConfig } from '../config/schema.js';
 import type { HostProvider } from '../remote/host.js';
 import { launchRun, signalRun } from '../remote/launcher.js';
 import { syncCode } from '../remote/code-sync.js';
-import { ensureVmRunning, type VmControl } from '../remote/vm-control.js';
+import type { VmControl } from '../remote/vm-control.js';
 import type { Clock } from './clock.js';
 import type { KindJobContext } from './deploy-steps.js';
 import { queueDeployAfterTraining } from './deploy-after.js';
@@ -25,7 +25,6 @@ import { processBenchRun } from './bench-worker.js';
 import { processDatasetRun } from './dataset-worker.js';
 import { failureInputFromRecord, type RunFailureInput } from './run-failure.js';
 import { prepareRestartedAttempt } from './run-restart.js';
-import { formatDuration } from './run-reporter.js';
 import { runDirOf } from './run-dir.js';
 import { followRun, readChartPoints } from './run-follow.js';
 import { buildRunJson, UnknownOverrideError } from './run-json.js';
@@ -35,6 +34,7 @@ import { isFinalStatus } from './run-state.js';
 import type { RunStore } from './run-store.js';
 import type { RunThread } from './run-thread.js';
 import type { RunRecord, RunStatus } from './run-types.js';
+import { startVmForRun } from './vm-start.js';
 import { attachWorkerEventLogging } from './worker-events.js';
 
 /** Processors of the kinds other than train (deploy, dataset check, comm bench). */
@@ -169,29 +169,7 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
   let run = initial;
   const before = (statuses: RunStatus[]): boolean => statuses.includes(run.status);
 
-  if (before(['queued', 'restarting', 'starting_vm']) && deps.vmControl.isManaged(run.vm)) {
-    const result = await ensureVmRunning(deps.vmControl, run.vm, {
-      clock,
-      onStarting: async () => {
-        run = await store.transition(run.id, 'starting_vm');
-        await thread.refreshRoot(run);
-        await thread.postReply(run, `run:${run.id}:vm-starting:a${run.attempt}`, thread.translate('runs.vm.starting', { vm: run.vm }));
-      },
-      probeHost: async () => {
-        const host = await hosts.get(run.vm).catch((error: unknown) => {
-          hosts.invalidate(run.vm);
-          throw error;
-        });
-        await host.ping();
-      },
-    });
-    if (result.started) {
-      const duration = formatDuration(result.elapsedMs, thread.translate.bind(thread));
-      await thread.postReply(run, `run:${run.id}:vm-started:a${run.attempt}`, thread.translate('runs.vm.started', { vm: run.vm, duration }));
-    }
-  }
-
-  run = await store.require(run.id);
+  run = await startVmForRun(deps, run);
   if (run.cancelRequestedBy && !run.launchedAt) return finishRun(deps, run, 'cancelled', {}, logger);
 
   const host = await hosts.get(run.vm);
