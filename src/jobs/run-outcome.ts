@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 
 import type { VmConfig } from '../config/schema.js';
 import { queueDeployAfterTraining } from './deploy-after.js';
+import { readLogTail } from './deploy-steps.js';
 import { classifyFailure, finalStatusFor } from './failure-classifier.js';
 import { runDirOf } from './run-dir.js';
 import { readChartPoints, type FollowOutcome } from './run-follow.js';
@@ -32,7 +33,7 @@ export async function settleAttempt(deps: RunWorkerDeps, result: FollowOutcome, 
   }
 
   const endEvent = result.end ? { status: result.end.status, step: result.end.step, error: result.end.error } : null;
-  const logTail = await readLogTail(deps, run, vm);
+  const logTail = await readTrainLogTail(deps, run, vm);
   const classification = classifyFailure({
     endEvent,
     exitCode: result.exitCode,
@@ -98,12 +99,9 @@ export async function recordRunEnd(
 }
 
 /** Reads the end of train.log, where OOM and non-finite loss messages show; returns "" when unreadable. */
-async function readLogTail(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig): Promise<string> {
+async function readTrainLogTail(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig): Promise<string> {
   try {
-    const host = await deps.hosts.get(run.vm);
-    const logPath = await host.resolvePath(`${runDirOf(vm, run.id)}/train.log`);
-    const result = await host.exec(['tail', '-n', '50', '--', logPath], { timeoutMs: 20_000 });
-    return result.code === 0 ? result.stdout : '';
+    return await readLogTail(await deps.hosts.get(run.vm), runDirOf(vm, run.id), 50);
   } catch {
     return '';
   }
