@@ -8,6 +8,7 @@
  *   await sshd.dropConnections();               // cut every client connection, keep listening
  *   await sshd.freezeConnections();             // stop responding without closing: a dead network
  *   await sshd.restart();                       // stop and start on the same port and keys
+ *   await sshd.pause(); await sshd.resume();    // a host that is down until resumed
  *
  * The server runs as the current user (root in CI containers, hence PermitRootLogin)
  * and accepts only the generated client key. `workdir` is a fresh folder for run
@@ -49,6 +50,10 @@ export interface TestSshd {
   freezeConnections(): Promise<void>;
   /** Stops the server (and its connections), then starts it again on the same port and keys. */
   restart(): Promise<void>;
+  /** Stops the server and its connections until resume(): connects are refused meanwhile. */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same port and keys. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +118,10 @@ export async function startSshd(): Promise<TestSshd> {
     freezeConnections,
     restart: async () => {
       await stopServer();
+      child = await launch(configPath, port);
+    },
+    pause: stopServer,
+    resume: async () => {
       child = await launch(configPath, port);
     },
     stop: async () => {
