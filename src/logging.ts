@@ -7,6 +7,11 @@ import pino, { type DestinationStream, type Logger } from 'pino';
  * fields whose names mark a secret (tokens, passwords, authorization headers). The
  * output stream then replaces every known secret value wherever it appears, so a token
  * quoted inside an error message or a stack trace does not reach the log either.
+ *
+ * Child loggers: pino writes every binding of every ancestor, so a key bound twice
+ * appears twice in one JSON line. Only the runtimes that main.ts builds (jobs, plan, vm,
+ * slack, hosts, azure) bind `component`, on a child of this logger. The parts inside a
+ * runtime bind `module` instead (failures, plan-jobs, auto-stop, Bolt's own names).
  */
 export interface LoggerOptions {
   level?: string;

@@ -10,10 +10,10 @@ export function boltLogger(logger: Logger): SlackLogger {
   let level: LogLevel = LogLevel.INFO;
   let name = 'bolt';
   return {
-    debug: (...parts: unknown[]) => logger.debug({ component: name }, join(parts)),
-    info: (...parts: unknown[]) => logger.info({ component: name }, join(parts)),
-    warn: (...parts: unknown[]) => logger.warn({ component: name }, join(parts)),
-    error: (...parts: unknown[]) => logger.error({ component: name }, join(parts)),
+    debug: (...parts: unknown[]) => logger.debug({ module: name }, join(parts)),
+    info: (...parts: unknown[]) => logger.info({ module: name }, join(parts)),
+    warn: (...parts: unknown[]) => logger.warn({ module: name }, join(parts)),
+    error: (...parts: unknown[]) => logger.error({ module: name }, join(parts)),
     setLevel: (next: LogLevel) => {
       level = next;
     },

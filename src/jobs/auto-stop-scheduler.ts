@@ -34,7 +34,7 @@ export interface AutoStopScheduler {
 
 export async function startAutoStopScheduler(options: AutoStopSchedulerOptions): Promise<AutoStopScheduler> {
   const name = options.queueName ?? AUTO_STOP_QUEUE_NAME;
-  const logger = options.logger.child({ component: 'auto-stop' });
+  const logger = options.logger.child({ module: 'auto-stop' });
   const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
 
   await queue.upsertJobScheduler(

@@ -54,7 +54,7 @@ export interface FailureRuntime {
 
 export function createFailureRuntime(deps: FailureRuntimeDeps): FailureRuntime {
   const { config, redis, store, clock } = deps;
-  const logger = deps.logger.child({ component: 'failures' });
+  const logger = deps.logger.child({ module: 'failures' });
   const prefix = config.redisPrefix;
   const t = translator(config.locale);
 

@@ -50,7 +50,7 @@ export class PlanJobs {
   constructor(private readonly options: PlanJobsOptions) {
     this.queue = new Queue<PlanJobData>(options.queueName ?? PLAN_QUEUE_NAME, { connection: options.connection, prefix: options.prefix });
     this.scheduler = { queue: this.queue as Queue, clock: options.clock, config: options.config };
-    this.logger = options.logger.child({ component: 'plan-jobs' });
+    this.logger = options.logger.child({ module: 'plan-jobs' });
   }
 
   /** Upserts the digest schedulers, schedules the open items' reminders and starts the worker. */
