@@ -33,8 +33,9 @@ def _add_train_parser(subparsers) -> None:
 def _add_check_parser(subparsers) -> None:
     parser = subparsers.add_parser("check-data", help="Check a data file and print its report without training.")
     parser.add_argument("file", help="Data file (JSON, JSONL, Parquet, CSV) or saved Hugging Face dataset folder.")
-    parser.add_argument("--format", choices=("medical-r1", "instruction", "chat"),
-                        help="Data format; detected from the columns when omitted.")
+    parser.add_argument("--format", choices=("medical-r1", "instruction", "chat", "preference", "prompt"),
+                        help="Data format: an SFT format, `preference` (DPO) or `prompt` (GRPO); detected from "
+                        "the columns when omitted.")
     parser.add_argument("--model", default="tiny-random-phi3",
                         help="Model whose tokenizer measures token lengths (default: tiny-random-phi3).")
     parser.add_argument("--model-max-length", "--max_length", dest="max_length", type=int, default=512,
@@ -45,6 +46,10 @@ def _add_check_parser(subparsers) -> None:
                         choices=("target", "prompt", "drop"), help="Where medical-r1 reasoning goes.")
     parser.add_argument("--overlength", default="drop", choices=("drop", "truncate", "reject"),
                         help="Length policy whose effect the report shows.")
+    parser.add_argument("--rewards", default=None,
+                        help="GRPO rewards of the recipe (`format:0.5,answer:1`). With `answer` or `judge`, "
+                        "prompt rows without a reference `answer` are problems; without this option they are "
+                        "only counted.")
     parser.add_argument("--json", action="store_true", help="Print the report as one JSON object.")
 
 
@@ -99,32 +104,48 @@ def command_train(namespace: argparse.Namespace) -> int:
     return run_train(values)
 
 
-def command_check_data(namespace: argparse.Namespace) -> int:
+def build_check_report(namespace: argparse.Namespace) -> dict:
+    """Read, validate and measure the data file with the loaders training uses; raise TrainerError."""
+    from .config import DEFAULT_SYSTEM_PROMPT, TrainConfig
     from .data.prompts import Prompter
     from .data.reader import read_rows
-    from .data.report import analyse, format_report_text
+    from .data.report import analyse
     from .modeling import load_tokenizer
-    from .config import DEFAULT_SYSTEM_PROMPT, TrainConfig
+    from .rl.report import RL_FORMATS, analyse_rl_data, detect_data_format
+    from .rl.rewards import REFERENCE_REWARDS, parse_reward_spec
+
+    needs_answer = False
+    if namespace.rewards is not None:
+        needs_answer = any(spec.name in REFERENCE_REWARDS for spec in parse_reward_spec(namespace.rewards))
+    tokenizer = load_tokenizer(TrainConfig(model=namespace.model))
+    prompter = Prompter(tokenizer, namespace.model, namespace.prompt_style, DEFAULT_SYSTEM_PROMPT,
+                        namespace.reasoning_placement)
+    raw = read_rows(namespace.file)
+    data_format = namespace.format or detect_data_format(raw)
+    if data_format in RL_FORMATS:
+        return analyse_rl_data(raw, data_format, namespace.format is None, prompter, tokenizer, namespace.model,
+                               namespace.max_length, needs_answer)
+    return analyse(raw, namespace.format, prompter, tokenizer, namespace.model, namespace.max_length,
+                   namespace.overlength).report
+
+
+def command_check_data(namespace: argparse.Namespace) -> int:
+    from .data.report import REPORT_VERSION, format_report_text
 
     try:
-        tokenizer = load_tokenizer(TrainConfig(model=namespace.model))
-        prompter = Prompter(tokenizer, namespace.model, namespace.prompt_style, DEFAULT_SYSTEM_PROMPT,
-                            namespace.reasoning_placement)
-        raw = read_rows(namespace.file)
-        report = analyse(raw, namespace.format, prompter, tokenizer, namespace.model, namespace.max_length,
-                         namespace.overlength)
+        report = build_check_report(namespace)
     except TrainerError as error:
         if namespace.json:
-            print(json.dumps({"report_version": 1, "path": namespace.file, "ok": False,
+            print(json.dumps({"report_version": REPORT_VERSION, "path": namespace.file, "ok": False,
                               "error": {"type": error.error_type, "message": error.message}}, ensure_ascii=False))
         else:
             print(f"error: {error.message}", file=sys.stderr)
         return 1
     if namespace.json:
-        print(json.dumps(report.report, ensure_ascii=False))
+        print(json.dumps(report, ensure_ascii=False))
     else:
-        print(format_report_text(report.report))
-    return 0 if report.report["ok"] else 1
+        print(format_report_text(report))
+    return 0 if report["ok"] else 1
 
 
 def command_bench(namespace: argparse.Namespace) -> int:

@@ -36,25 +36,29 @@ def _row_text(example: Example) -> str:
 
 
 def find_duplicates(examples: list[Example]) -> dict[str, Any]:
+    return find_text_duplicates([(example.row_number, _row_text(example)) for example in examples])
+
+
+def find_text_duplicates(rows: list[tuple[int, str]]) -> dict[str, Any]:
+    """Count exact and near duplicates among (row number, text) pairs, keeping the first pairs found."""
     exact_seen: dict[str, int] = {}
     near_seen: dict[str, int] = {}
     exact: list[list[int]] = []
     near: list[list[int]] = []
     exact_count = near_count = 0
-    for example in examples:
-        text = _row_text(example)
+    for row_number, text in rows:
         exact_key = hashlib.sha1(text.encode("utf-8")).hexdigest()
         near_key = hashlib.sha1(normalise_text(text).encode("utf-8")).hexdigest()
         if exact_key in exact_seen:
             exact_count += 1
             if len(exact) < MAX_ROW_NUMBERS:
-                exact.append([example.row_number, exact_seen[exact_key]])
+                exact.append([row_number, exact_seen[exact_key]])
         elif near_key in near_seen:
             near_count += 1
             if len(near) < MAX_ROW_NUMBERS:
-                near.append([example.row_number, near_seen[near_key]])
-        exact_seen.setdefault(exact_key, example.row_number)
-        near_seen.setdefault(near_key, example.row_number)
+                near.append([row_number, near_seen[near_key]])
+        exact_seen.setdefault(exact_key, row_number)
+        near_seen.setdefault(near_key, row_number)
     return {"exact": exact_count, "near": near_count, "method": NEAR_DUPLICATE_METHOD,
             "first_exact": exact, "first_near": near}
 
@@ -67,9 +71,13 @@ def percentile(sorted_values: list[int], fraction: float) -> int:
 
 
 def token_stats(encoded: Encoded, examples: list[Example], max_length: int, tokenizer_name: str) -> dict[str, Any]:
-    lengths = encoded.lengths_before_policy
+    return length_stats(encoded.lengths_before_policy, [e.row_number for e in examples], max_length, tokenizer_name)
+
+
+def length_stats(lengths: list[int], row_numbers: list[int], max_length: int, tokenizer_name: str) -> dict[str, Any]:
+    """Describe token lengths: mean, percentiles, maximum and the rows over `max_length`."""
     ordered = sorted(lengths)
-    over_rows = [e.row_number for e, n in zip(examples, lengths) if n > max_length]
+    over_rows = [number for number, n in zip(row_numbers, lengths) if n > max_length]
     return {
         "tokenizer": tokenizer_name,
         "max_length": max_length,
@@ -154,13 +162,22 @@ def format_report_text(report: dict[str, Any]) -> str:
         rows = ", ".join(str(n) for n in problem["first_rows"])
         lines.append(f"problem: {problem['count']} {problem['message']} (first rows: {rows})")
     lines.append(f"empty answers: {report['empty_answers']}")
+    references = report.get("references")
+    if references and references["missing"]:
+        rows = ", ".join(str(n) for n in references["first_rows"])
+        need = "required by the rewards" if references["required"] else "needed only by the answer and judge rewards"
+        lines.append(f"rows without a reference answer ({need}): {references['missing']} (first rows: {rows})")
     lines.append(f"duplicates: {duplicates['exact']} exact, {duplicates['near']} near ({duplicates['method']})")
     for pair in duplicates["first_exact"]:
         lines.append(f"  row {pair[0]} repeats row {pair[1]}")
     for pair in duplicates["first_near"]:
         lines.append(f"  row {pair[0]} nearly repeats row {pair[1]}")
-    lines.append(f"token lengths ({tokens['tokenizer']}): mean {tokens['mean']}, p50 {tokens['p50']}, "
+    measure = f" of {tokens['measure']}" if "measure" in tokens else ""
+    lines.append(f"token lengths{measure} ({tokens['tokenizer']}): mean {tokens['mean']}, p50 {tokens['p50']}, "
                  f"p90 {tokens['p90']}, p95 {tokens['p95']}, p99 {tokens['p99']}, max {tokens['max']}")
+    for part, stats in report.get("pair_tokens", {}).items():
+        lines.append(f"  prompt+{part}: mean {stats['mean']}, p50 {stats['p50']}, p99 {stats['p99']}, "
+                     f"max {stats['max']}, over max_length {stats['over_max_length']}")
     over = tokens["first_rows_over_max_length"]
     lines.append(f"over max_length {tokens['max_length']}: {tokens['over_max_length']}"
                  + (f" (first rows: {', '.join(str(n) for n in over)})" if over else ""))

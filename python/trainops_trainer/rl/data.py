@@ -6,7 +6,7 @@ and training stops with `data_error` before the model is loaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..data.formats import (CHAT_ROLES, Example, FORMATS as SFT_FORMATS, check_missing_columns, describe_problems,
@@ -26,6 +26,7 @@ class RlData:
 
     rows: dict[str, list[Any]]
     report: dict[str, Any]
+    row_numbers: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(next(iter(self.rows.values()), []))
@@ -102,15 +103,16 @@ def _base_report(raw: RawData, data_format: str, detected: bool) -> dict[str, An
             "rows": len(raw.rows) + sum(p.count for p in raw.problems)}
 
 
-def _finish(raw: RawData, report: dict[str, Any], rows: dict[str, list], problems: list[Problem]) -> RlData:
+def _finish(raw: RawData, report: dict[str, Any], rows: dict[str, list], problems: list[Problem],
+            row_numbers: list[int]) -> RlData:
     problems = raw.problems + problems
-    report.update({"valid_rows": len(next(iter(rows.values()))), "problems": [p.to_json() for p in problems],
-                   "kept_rows": len(next(iter(rows.values()))), "dropped": {}, "truncated": 0})
+    report.update({"valid_rows": len(row_numbers), "problems": [p.to_json() for p in problems],
+                   "kept_rows": len(row_numbers), "dropped": {}, "truncated": 0})
     report["ok"] = not problems and report["kept_rows"] > 0
-    return RlData(rows, report)
+    return RlData(rows, report, row_numbers)
 
 
-def analyse_preferences(raw: RawData, prompter: Prompter) -> RlData:
+def analyse_preferences(raw: RawData, prompter: Prompter, detected: bool = True) -> RlData:
     """Render preference rows as text `prompt`, `chosen`, `rejected` in the SFT stage's prompt layout."""
     columns = {key for row in raw.rows for key in row}
     for name in PREFERENCE_FIELDS[1:]:
@@ -121,6 +123,7 @@ def analyse_preferences(raw: RawData, prompter: Prompter) -> RlData:
                             "or `chosen` and `rejected` conversations sharing their first turns")
     problems = ProblemSet()
     rows: dict[str, list] = {"prompt": [], "chosen": [], "rejected": []}
+    row_numbers: list[int] = []
     for row, number in zip(raw.rows, raw.row_numbers):
         # Without `prompt`, chosen and rejected are whole conversations (TRL's implicit prompt).
         implicit = row.get("prompt") is None and isinstance(row.get("chosen"), list)
@@ -154,7 +157,8 @@ def analyse_preferences(raw: RawData, prompter: Prompter) -> RlData:
         rows["prompt"].append(prompter.prompt_text(example))
         rows["chosen"].append(prompter.assistant_prefix + chosen_text + prompter.end.text)
         rows["rejected"].append(prompter.assistant_prefix + rejected_text + prompter.end.text)
-    return _finish(raw, _base_report(raw, "preference", True), rows, problems.values())
+        row_numbers.append(number)
+    return _finish(raw, _base_report(raw, "preference", detected), rows, problems.values(), row_numbers)
 
 
 def analyse_prompts(raw: RawData, data_format: str | None, prompter: Prompter, needs_answer: bool) -> RlData:
@@ -170,21 +174,32 @@ def analyse_prompts(raw: RawData, data_format: str | None, prompter: Prompter, n
             raise DataError(f"column `prompt` required by format prompt is missing in {raw.path}; "
                             f"columns found: {', '.join(sorted(columns)) or '(none)'}")
         examples = []
+        # Rows without a reference are invalid when a reward compares with it, and only counted otherwise.
+        without_reference = Problem("missing_reference", "rows without a reference `answer` (the answer and "
+                                    "judge rewards compare with it)", ANSWER_FIELD)
         for row, number in zip(raw.rows, raw.row_numbers):
             prompt = _text_or_messages(row, PROMPT_FIELD, number, problems)
             reference = row.get(ANSWER_FIELD)
-            if needs_answer and (not isinstance(reference, str) or not reference.strip()):
+            has_reference = isinstance(reference, str) and bool(reference.strip())
+            if needs_answer and not has_reference:
+                without_reference.add(number)
                 kind = "missing_field" if reference is None else "empty_field"
-                problems.add(kind, ANSWER_FIELD, "rows without a reference `answer` (the answer and judge "
-                             "rewards compare with it)", number)
+                problems.add(kind, ANSWER_FIELD, without_reference.message, number)
                 continue
             messages = None if prompt is None else _prompt_messages(prompt, number, problems)
-            if messages is not None:
-                examples.append(Example(number, messages, str(reference or "").strip()))
+            if messages is None:
+                continue
+            if not has_reference:
+                without_reference.add(number)
+            examples.append(Example(number, messages, str(reference or "").strip()))
         row_problems = problems.values()
+        references = {"required": needs_answer, "missing": without_reference.count,
+                      "first_rows": without_reference.first_rows}
     elif data_format in SFT_FORMATS:
         check_missing_columns(raw, data_format)
         examples, row_problems = rows_to_examples(raw, data_format)
+        # SFT rows without an answer are invalid rows, so every valid row has a reference.
+        references = {"required": needs_answer, "missing": 0, "first_rows": []}
     else:
         raise DataError(f"format {data_format} does not hold prompts; grpo reads format prompt "
                         f"(`prompt`, `answer`) or the SFT formats {', '.join(SFT_FORMATS)}")
@@ -192,7 +207,10 @@ def analyse_prompts(raw: RawData, data_format: str | None, prompter: Prompter, n
         rows["prompt"].append(prompter.prompt_text(example))
         rows["question"].append(example.prompt_messages[-1]["content"])
         rows["answer"].append(example.answer)
-    return _finish(raw, _base_report(raw, data_format, detected), rows, row_problems)
+    data = _finish(raw, _base_report(raw, data_format, detected), rows, row_problems,
+                   [example.row_number for example in examples])
+    data.report["references"] = references
+    return data
 
 
 def load_rl_data(path: str | None, stage: str, data_format: str | None, prompter: Prompter,
@@ -208,7 +226,7 @@ def load_rl_data(path: str | None, stage: str, data_format: str | None, prompter
     if stage == "dpo":
         if data_format not in (None, "preference"):
             raise ConfigError(f"stage dpo reads format preference (`prompt`, `chosen`, `rejected`), not {data_format}")
-        data = analyse_preferences(raw, prompter)
+        data = analyse_preferences(raw, prompter, detected=data_format is None)
     else:
         data = analyse_prompts(raw, data_format, prompter, needs_answer)
     if data.report["problems"]:
