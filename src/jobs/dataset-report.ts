@@ -18,7 +18,24 @@ export interface CheckDataReport {
   valid_rows?: number;
   problems?: Array<{ kind: string; field?: string; count: number; first_rows: number[]; message?: string }>;
   duplicates?: { exact: number; near: number; first_exact?: number[][]; first_near?: number[][] };
-  tokens?: { tokenizer: string; max_length: number; p50: number; p90: number; p95?: number; p99: number; max: number; over_max_length: number; first_rows_over_max_length?: number[] };
+  /** For RL formats, `measure` names what was counted: `prompt` (prompt rows) or the longer side of a preference pair. */
+  tokens?: TokenLengths & { measure?: string };
+  /** Preference rows: lengths of prompt+chosen and prompt+rejected. */
+  pair_tokens?: { chosen: TokenLengths; rejected: TokenLengths };
+  /** Prompt rows: rows without a reference `answer`; `required` when the recipe's rewards compare with it. */
+  references?: { required: boolean; missing: number; first_rows: number[] };
+}
+
+export interface TokenLengths {
+  tokenizer: string;
+  max_length: number;
+  p50: number;
+  p90: number;
+  p95?: number;
+  p99: number;
+  max: number;
+  over_max_length: number;
+  first_rows_over_max_length?: number[];
 }
 
 export interface TargetRows {
@@ -51,8 +68,12 @@ export function parseTargetRows(text: string): TargetRows | undefined {
   return min <= max && max > 0 ? { min, max } : undefined;
 }
 
-/** Problem kinds that are about one field, reported as missing or empty. */
-const FIELD_PROBLEMS: Record<string, string> = { missing_field: 'dataset.report.missing', empty_field: 'dataset.report.empty' };
+/** Problem kinds that are about one field: missing, empty, or a preference pair whose two answers are identical. */
+const FIELD_PROBLEMS: Record<string, string> = {
+  missing_field: 'dataset.report.missing',
+  empty_field: 'dataset.report.empty',
+  identical_pair: 'dataset.report.identical',
+};
 
 /** Formats the report; an `error` report becomes one line saying why the file could not be checked. */
 export function formatDatasetReport(report: CheckDataReport, target: TargetRows | undefined, t: Translate): string {
@@ -80,6 +101,12 @@ export function formatDatasetReport(report: CheckDataReport, target: TargetRows 
     }
   }
 
+  const references = report.references;
+  // Required references that are missing are already listed as problems of the field `answer`.
+  if (references && !references.required && references.missing > 0) {
+    lines.push(t('dataset.report.references_missing', { count: references.missing, rows: t('dataset.report.first_rows', { rows: references.first_rows.join(', ') }) }));
+  }
+
   const duplicates = report.duplicates;
   if (duplicates && (duplicates.exact > 0 || duplicates.near > 0)) {
     const firstRows = [...(duplicates.first_exact ?? []), ...(duplicates.first_near ?? [])].map(([row, of]) => `${row}=${of}`);
@@ -94,7 +121,11 @@ export function formatDatasetReport(report: CheckDataReport, target: TargetRows 
 
   const tokens = report.tokens;
   if (tokens) {
-    lines.push(t('dataset.report.lengths', { model: tokens.tokenizer, p50: tokens.p50, p90: tokens.p90, p99: tokens.p99, max: tokens.max }));
+    const lengthsKey = tokens.measure === 'prompt' ? 'dataset.report.prompt_lengths' : 'dataset.report.lengths';
+    lines.push(t(lengthsKey, { model: tokens.tokenizer, p50: tokens.p50, p90: tokens.p90, p99: tokens.p99, max: tokens.max }));
+    for (const [part, lengths] of Object.entries(report.pair_tokens ?? {})) {
+      lines.push(t('dataset.report.pair_lengths', { part, p50: lengths.p50, p99: lengths.p99, max: lengths.max, count: lengths.over_max_length }));
+    }
     const overRows = tokens.first_rows_over_max_length ?? [];
     lines.push(
       t('dataset.report.overlength', {
