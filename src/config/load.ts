@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 
 import { configSchema, type Config } from './schema.js';
 
 /**
  * Loading the YAML config: parse, fill local defaults, validate with zod, and hand out
- * a deeply frozen `Config`. Every problem is reported at once, one `path: message` line
- * each, so a person fixes the file in one pass.
+ * a deeply frozen `Config`. Every problem is reported at once, schema errors and
+ * dangling references alike, one `path: message (line N)` line each, so a person fixes
+ * the file in one pass.
  */
 export class ConfigError extends Error {
   constructor(
@@ -48,7 +49,8 @@ export function loadConfig(path: string, options: LoadOptions = {}): Config {
 
 /** Validates config text; `source` names it in errors. Pure apart from the thrown ConfigError. */
 export function parseConfig(text: string, source: string, options: LoadOptions = {}): Config {
-  const document = parseDocument(text, { prettyErrors: true });
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { prettyErrors: true, lineCounter });
   if (document.errors.length > 0) {
     throw new ConfigError(
       source,
@@ -59,20 +61,60 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
   const raw: unknown = document.toJS();
   applyLocalDefaults(raw, options);
 
+  // The schema's own checks and the cross-reference checks both run in this one parse.
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
-    throw new ConfigError(source, formatIssues(result.error.issues));
+    throw new ConfigError(source, formatIssues(result.error.issues, (path) => lineOf(document, lineCounter, path)));
   }
   return deepFreeze(result.data);
 }
 
-/** Renders zod issues as `path: message` lines, sorted by path. */
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+/**
+ * Renders zod issues as `path: message (line N)` lines, sorted by path. `locate` gives
+ * the line of a path in the file; the suffix is left out where it returns undefined.
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], locate: (path: readonly PropertyKey[]) => number | undefined = () => undefined): string[] {
   const lines = issues.map((issue) => {
     const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
-    return `${path}: ${issue.message}`;
+    const line = locate(issue.path);
+    return `${path}: ${messageOf(issue)}${line === undefined ? '' : ` (line ${line})`}`;
   });
   return [...new Set(lines)].sort();
+}
+
+function messageOf(issue: z.core.$ZodIssue): string {
+  // zod reports a record key that fails its schema as "Invalid key in record" and keeps the reason in the nested issues.
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    return `invalid name: ${issue.issues.map((inner) => inner.message).join('; ')}`;
+  }
+  return issue.message;
+}
+
+/**
+ * Returns the 1-based line of the deepest node of `path` that the document contains: a
+ * map entry's key or a list item. A missing key therefore points at the entry that lacks it.
+ */
+function lineOf(document: Document, lineCounter: LineCounter, path: readonly PropertyKey[]): number | undefined {
+  let node: unknown = document.contents;
+  let offset: number | undefined;
+
+  for (const segment of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((item) => isScalar(item.key) && String(item.key.value) === String(segment));
+      if (!pair || !isScalar(pair.key) || !pair.key.range) break;
+      offset = pair.key.range[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item: unknown = node.items[segment];
+      if (!isScalar(item) && !isMap(item) && !isSeq(item)) break;
+      if (!item.range) break;
+      offset = item.range[0];
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset === undefined ? undefined : lineCounter.linePos(offset).line;
 }
 
 function applyLocalDefaults(raw: unknown, options: LoadOptions): void {

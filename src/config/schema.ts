@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { findReferenceIssues } from './references.js';
+
 /**
  * Schema of the YAML config file (`TRAINOPS_CONFIG`, default `config/trainops.yaml`).
  * Secrets never live here: they come from the environment (see `src/config/env.ts`).
@@ -82,11 +84,16 @@ export const vmSchema = z
     autoStop: autoStopSchema.default(autoStopSchema.parse({})),
     hourlyCost: z.number().nonnegative().optional().describe('Cost per hour, for savings reports'),
   })
-  .superRefine((vm, ctx) => {
-    if (vm.transport === 'ssh' && !vm.ssh) {
-      ctx.addIssue({ code: 'custom', path: ['ssh'], message: 'required when transport is ssh' });
-    }
-  });
+  .superRefine(
+    (vm, ctx) => {
+      // The value may be partly invalid here (see `when`), so `transport` is compared, not trusted.
+      if (vm.transport === 'ssh' && !vm.ssh) {
+        ctx.addIssue({ code: 'custom', path: ['ssh'], message: 'required when transport is ssh' });
+      }
+    },
+    // Also runs when another field of this VM is invalid, so a missing ssh block is reported in the same pass.
+    { when: (payload) => isObject(payload.value) },
+  );
 
 /** A field a person may override on the command line, such as `lr=1e-4`. */
 export const overrideSchema = z.object({
@@ -263,19 +270,25 @@ export const configSchema = z
       })
       .default({ lostAfterSeconds: 600, pollSeconds: 2, maxConcurrentPerWorker: 100 }),
   })
-  .superRefine((config, ctx) => {
-    const memberIds = new Set(config.team.members.map((member) => member.id));
-    for (const [index, id] of config.team.oncall.rotation.entries()) {
-      if (!memberIds.has(id)) {
-        ctx.addIssue({ code: 'custom', path: ['team', 'oncall', 'rotation', index], message: `${id} is not in team.members` });
+  .superRefine(
+    (config, ctx) => {
+      // A value that already failed the schema is not also reported as a dangling reference.
+      const invalidPaths = new Set(ctx.issues.map((issue) => pathKey(issue.path ?? [])));
+      for (const issue of findReferenceIssues(config)) {
+        if (!invalidPaths.has(pathKey(issue.path))) ctx.addIssue({ code: 'custom', ...issue });
       }
-    }
-    for (const [name, recipe] of Object.entries(config.recipes)) {
-      if ('vm' in recipe && recipe.vm && !config.vms[recipe.vm]) {
-        ctx.addIssue({ code: 'custom', path: ['recipes', name, 'vm'], message: `unknown VM "${recipe.vm}"` });
-      }
-    }
-  });
+    },
+    // Runs even when other parts of the file fail the schema, so one pass reports both kinds of problem.
+    { when: () => true },
+  );
+
+function pathKey(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 function isKnownTimeZone(zone: string): boolean {
   try {
