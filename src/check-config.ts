@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type LoadOptions } from './config/load.js';
+import { secretScrubber } from './logging.js';
 
 /**
  * `trainops check-config [path]`: validates a config file without starting anything,
@@ -18,7 +19,21 @@ export interface ConfigCheck {
 /** Host keys that look copied from the example config rather than from `ssh-keygen -lf`. */
 const PLACEHOLDER_HOST_KEY = /REPLACE|x{6,}|X{6,}/;
 
-export function checkConfigFile(path: string, options: LoadOptions = {}): ConfigCheck {
+export interface CheckOptions extends LoadOptions {
+  /**
+   * Secret values from the environment. The config file contains none, but a person may
+   * paste one into a field that a message quotes, so every output line is scrubbed of them.
+   */
+  secrets?: readonly string[];
+}
+
+export function checkConfigFile(path: string, options: CheckOptions = {}): ConfigCheck {
+  const check = checkConfig(path, options);
+  const scrub = secretScrubber(options.secrets ?? []);
+  return { ok: check.ok, report: check.report.map(scrub), problems: check.problems.map(scrub) };
+}
+
+function checkConfig(path: string, options: LoadOptions): ConfigCheck {
   let config;
   try {
     config = loadConfig(path, options);

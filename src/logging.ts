@@ -65,10 +65,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** Wraps `destination` in a stream that replaces each secret value in a log line before writing it. */
 export function scrubbingStream(destination: DestinationStream | NodeJS.WritableStream, secrets: readonly string[]): DestinationStream {
-  // The longer secrets are replaced first, so a secret that contains another is replaced
-  // whole. Each is matched both raw and JSON-escaped, as it appears inside a log line.
-  const needles = [...new Set(secrets.flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]))].sort((a, b) => b.length - a.length);
-  const scrub = (line: string): string => needles.reduce((text, needle) => text.split(needle).join(REDACTED), line);
+  const scrub = secretScrubber(secrets);
 
   return new Writable({
     write(chunk: Buffer | string, _encoding, callback) {
@@ -76,4 +73,17 @@ export function scrubbingStream(destination: DestinationStream | NodeJS.Writable
       callback();
     },
   }) as unknown as DestinationStream;
+}
+
+/**
+ * Builds a function that replaces every value of `secrets` (4 characters or longer) in a
+ * text with REDACTED, for log lines and for output shown to people.
+ */
+export function secretScrubber(secrets: readonly string[]): (text: string) => string {
+  // The longer secrets are replaced first, so a secret that contains another is replaced
+  // whole. Each is matched both raw and JSON-escaped, as it appears inside a log line.
+  const needles = [...new Set(secrets.filter((secret) => secret.length >= 4).flatMap((secret) => [secret, JSON.stringify(secret).slice(1, -1)]))].sort(
+    (a, b) => b.length - a.length,
+  );
+  return (text) => needles.reduce((scrubbed, needle) => scrubbed.split(needle).join(REDACTED), text);
 }

@@ -24,7 +24,7 @@ import { createPlanRuntime, type PlanRuntime } from './jobs/plan-runtime.js';
 import { createVmRuntime } from './jobs/auto-stop-runtime.js';
 import { createJobsRuntime, type JobsRuntime } from './jobs/runtime.js';
 import type { RunRecord } from './jobs/run-types.js';
-import { createLogger } from './logging.js';
+import { createLogger, secretScrubber } from './logging.js';
 import { RoutingVmControl } from './remote/always-on-vm-control.js';
 import { createAzureCredential, incompleteServicePrincipal } from './remote/azure-credential.js';
 import { AzureVmControl } from './remote/azure-vm-control.js';
@@ -67,7 +67,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (word === 'check-config') {
     const env = readEnv();
-    const check = checkConfigFile(argv[1] ?? env.configPath, { localPython: env.localPython, baseDir: process.cwd() });
+    const check = checkConfigFile(argv[1] ?? env.configPath, { localPython: env.localPython, baseDir: process.cwd(), secrets: secretValues(env) });
     for (const line of check.report) process.stdout.write(`${line}\n`);
     for (const line of check.problems) process.stderr.write(`${line}\n`);
     return check.ok ? 0 : 1;
@@ -83,7 +83,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     config = loadConfig(env.configPath, { localPython: env.localPython, baseDir: process.cwd() });
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
+      // Refuse to start and list every problem, scrubbed of secrets as check-config's output is.
+      process.stderr.write(`${secretScrubber(secretValues(env))(error.message)}\n`);
       return 1;
     }
     throw error;
