@@ -2,6 +2,8 @@ import { Writable } from 'node:stream';
 
 import pino, { type DestinationStream, type Logger } from 'pino';
 
+import { SECRET_ENV_NAMES } from './config/env.js';
+
 /**
  * The process logger: pino JSON lines with secrets removed twice over. `redact` blanks
  * fields whose names mark a secret (tokens, passwords, authorization headers). The
@@ -23,29 +25,35 @@ export interface LoggerOptions {
 
 export const REDACTED = '[redacted]';
 
-const REDACT_PATHS = [
+/**
+ * Field names that carry a secret wherever they appear: the Env fields, the Slack and
+ * Azure option names, and the variable names themselves (for a logged copy of the
+ * environment). `redisUrl` is replaced whole because its password sits inside the URL,
+ * so log `redactUrl(url)` instead.
+ */
+const SECRET_FIELDS = [
   'token',
   'botToken',
   'appToken',
+  'slackBotToken',
+  'slackAppToken',
   'signingSecret',
+  'slackSigningSecret',
   'clientSecret',
   'password',
   'authorization',
-  'headers.authorization',
+  'redisUrl',
+  ...SECRET_ENV_NAMES,
+];
+
+// pino's `*` matches one level, so each name is listed at the top and one level down,
+// plus the deeper places where our own objects put them (Env's azure block, HTTP headers).
+const REDACT_PATHS = [
+  ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`]),
   'headers["x-slack-signature"]',
-  '*.token',
-  '*.botToken',
-  '*.appToken',
-  '*.signingSecret',
-  '*.clientSecret',
-  '*.password',
-  '*.authorization',
   '*.headers.authorization',
-  'env.slackBotToken',
-  'env.slackAppToken',
-  'env.slackSigningSecret',
-  'env.redisUrl',
-  'env.azure.clientSecret',
+  '*.headers["x-slack-signature"]',
+  '*.azure.clientSecret',
 ];
 
 export function createLogger(options: LoggerOptions = {}): Logger {
