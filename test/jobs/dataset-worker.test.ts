@@ -2,42 +2,32 @@
  * Data set checks end to end: real redis-server, real sshd as the VM, the real trainer's
  * `check-data`, and the fake Slack Web API receiving the report.
  */
-import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
-import { enqueueRun } from '../../src/jobs/run-queue.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
-import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
-import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
-import { HostPool } from '../../src/remote/host-pool.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startTestJobsRuntime, submitRun, threadReplies, waitForEnd, type TestJobsRuntime } from '../support/jobs-runtime.js';
 import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { PYTHON, SAMPLE_DATASET } from '../support/trainer-env.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const PYTHON = execFileSync('bash', [path.join(REPO, 'scripts/python-env.sh')], { encoding: 'utf8' }).trim();
-const SAMPLE = path.join(REPO, 'python/trainops_trainer/samples/medical_sample.jsonl');
 const CHANNEL = 'C0DATA001';
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 describe('dataset worker', () => {
   let redis: TestRedis;
   let sshd: TestSshd;
   let slack: FakeSlack;
-  let runtime: JobsRuntime;
-  let hosts: HostPool;
+  let jobs: TestJobsRuntime;
 
   beforeAll(async () => {
     [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
     const dataDir = path.join(sshd.workdir, 'data');
     await mkdir(dataDir, { recursive: true });
-    await copyFile(SAMPLE, path.join(dataDir, 'medical.jsonl'));
+    await copyFile(SAMPLE_DATASET, path.join(dataDir, 'medical.jsonl'));
     await writeFile(path.join(dataDir, 'notes.txt'), 'not a data set\n');
 
     const input: ConfigInput = {
@@ -53,46 +43,22 @@ describe('dataset worker', () => {
       runs: { lostAfterSeconds: 600, pollSeconds: 0.3, maxConcurrentPerWorker: 2 },
     };
     const config = configSchema.parse(input);
-    hosts = new HostPool(config.vms, logger);
-    runtime = createJobsRuntime({
-      config,
-      redisUrl: redis.url,
-      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
-      hosts,
-      vmControl: new AlwaysOnVmControl(),
-      logger,
-      queueName: uniquePrefix('runs'),
-      worker: { lockDuration: 4000, stalledInterval: 1000, pollMs: 300 },
-      announcer: { channelIntervalMs: 20, updateIntervalMs: 100, claimTtlMs: 3000 },
-    });
-    runtime.startWorkers();
+    jobs = startTestJobsRuntime({ config, redis, slack });
+    jobs.runtime.startWorkers();
   });
 
   afterAll(async () => {
-    await runtime?.close();
-    await hosts?.closeAll();
+    await jobs?.close();
     await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
   });
 
   async function check(recipe: string, overrides: Record<string, number> = {}): Promise<RunRecord> {
-    const created = await runtime.runStore.create({ kind: 'dataset', recipe, vm: 'gpu1', userId: 'U0ALICE01', channel: CHANNEL, overrides });
-    const run = await runtime.runThread.postThreadRoot(created);
-    await enqueueRun(runtime.runQueue, run);
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      const current = await runtime.runStore.require(run.id);
-      if (['succeeded', 'failed', 'cancelled'].includes(current.status)) return current;
-      if (Date.now() > deadline) throw new Error(`run #${run.id} still ${current.status}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-    }
+    const run = await submitRun(jobs.runtime, { kind: 'dataset', recipe, vm: 'gpu1', userId: 'U0ALICE01', channel: CHANNEL, overrides });
+    return waitForEnd(jobs.runtime, run.id, 90_000);
   }
 
   function threadText(run: RunRecord): string {
-    return slack
-      .callsOf('chat.postMessage')
-      .filter((call) => call.body.thread_ts === run.threadTs)
-      .map((call) => String(call.body.text))
-      .join('\n');
+    return threadReplies(slack, run).join('\n');
   }
 
   it('posts the report with the plan target', async () => {

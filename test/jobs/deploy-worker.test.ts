@@ -3,30 +3,23 @@
  * fake OpenAI-compatible server (test/fixtures/fake_openai_server.py) started by the
  * recipe's command in place of vLLM.
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { stopDeployment } from '../../src/jobs/deploy-worker.js';
-import { enqueueRun } from '../../src/jobs/run-queue.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
-import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
-import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
-import { HostPool } from '../../src/remote/host-pool.js';
-import { signalRun } from '../../src/remote/launcher.js';
+import type { JobsRuntime } from '../../src/jobs/runtime.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { getFreePort } from '../support/free-port.js';
+import { killLaunchedRuns, startTestJobsRuntime, submitRun, threadReplies, waitForStatus, type TestJobsRuntime } from '../support/jobs-runtime.js';
 import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
 
 const FAKE_SERVER = path.resolve(import.meta.dirname, '../fixtures/fake_openai_server.py');
 const CHANNEL = 'C0DEPLOY1';
 const USER = 'U0ALICE01';
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 function serverCommand(mode: string): string[] {
   return ['python3', FAKE_SERVER, '--port', '{port}', '--model', '{served_model_name}', '--mode', mode, '--startup-seconds', '1'];
@@ -36,8 +29,8 @@ describe('deploy worker', () => {
   let redis: TestRedis;
   let sshd: TestSshd;
   let slack: FakeSlack;
+  let jobs: TestJobsRuntime;
   let runtime: JobsRuntime;
-  let hosts: HostPool;
   let config: Config;
   let workdir: string;
   let port: number;
@@ -47,12 +40,8 @@ describe('deploy worker', () => {
   });
 
   afterEach(async () => {
-    // Servers outlive SSH by design, so stop every one this test launched.
-    const host = await hosts.get('gpu1');
-    const runDirs = await readdir(path.join(workdir, 'runs')).catch(() => [] as string[]);
-    for (const runId of runDirs) await signalRun(host, path.join(workdir, 'runs', runId), 'KILL').catch(() => undefined);
-    await runtime.close();
-    await hosts.closeAll();
+    await killLaunchedRuns(jobs.hosts, 'gpu1', workdir);
+    await jobs.close();
   });
 
   afterAll(async () => {
@@ -77,51 +66,24 @@ describe('deploy worker', () => {
       runs: { lostAfterSeconds: 600, pollSeconds: 0.3, maxConcurrentPerWorker: 4 },
     };
     config = configSchema.parse(input);
-    hosts = new HostPool(config.vms, logger);
-    runtime = createJobsRuntime({
-      config,
-      redisUrl: redis.url,
-      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
-      hosts,
-      vmControl: new AlwaysOnVmControl(),
-      logger,
-      queueName: uniquePrefix('runs'),
-      worker: { lockDuration: 4000, stalledInterval: 1000, pollMs: 300 },
-      announcer: { channelIntervalMs: 20, updateIntervalMs: 100, claimTtlMs: 3000 },
-    });
+    jobs = startTestJobsRuntime({ config, redis, slack });
+    runtime = jobs.runtime;
     runtime.startWorkers();
   }
 
-  async function deploy(recipe: string): Promise<RunRecord> {
-    const run = await runtime.runStore.create({ kind: 'deploy', recipe, vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {} });
-    const rooted = await runtime.runThread.postThreadRoot(run);
-    await enqueueRun(runtime.runQueue, rooted);
-    return rooted;
-  }
-
-  async function waitForStatus(runId: string, statuses: string[], timeoutMs = 90_000): Promise<RunRecord> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const run = await runtime.runStore.require(runId);
-      if (statuses.includes(run.status)) return run;
-      if (Date.now() > deadline) throw new Error(`run #${runId} still ${run.status} after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  function deploy(recipe: string): Promise<RunRecord> {
+    return submitRun(runtime, { kind: 'deploy', recipe, vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {} });
   }
 
   function threadText(run: RunRecord): string {
-    return slack
-      .callsOf('chat.postMessage')
-      .filter((call) => call.status === 200 && call.body.thread_ts === run.threadTs)
-      .map((call) => String(call.body.text))
-      .join('\n');
+    return threadReplies(slack, run).join('\n');
   }
 
   it('serves a healthy server and reports it', async () => {
     await start();
     const run = await deploy('good');
 
-    const serving = await waitForStatus(run.id, ['serving', 'failed']);
+    const serving = await waitForStatus(runtime, run.id, ['serving', 'failed']);
 
     expect(serving.status).toBe('serving');
     expect(serving.deployment?.models).toEqual(['demo-model']);
@@ -136,11 +98,11 @@ describe('deploy worker', () => {
 
   it('keeps the old server when the new one never gets healthy', async () => {
     await start();
-    const old = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+    const old = await waitForStatus(runtime, (await deploy('good')).id, ['serving', 'failed']);
     expect(old.status).toBe('serving');
 
     const stuck = await deploy('stuck');
-    const failed = await waitForStatus(stuck.id, ['failed', 'serving']);
+    const failed = await waitForStatus(runtime, stuck.id, ['failed', 'serving']);
 
     expect(failed.status).toBe('failed');
     expect(failed.failureMessage).toContain('within 4 s');
@@ -155,14 +117,14 @@ describe('deploy worker', () => {
 
   it('replaces the old server once the new one is healthy', async () => {
     await start();
-    const old = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+    const old = await waitForStatus(runtime, (await deploy('good')).id, ['serving', 'failed']);
 
-    const replacement = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+    const replacement = await waitForStatus(runtime, (await deploy('good')).id, ['serving', 'failed']);
 
     expect(replacement.status).toBe('serving');
     expect(replacement.deployment?.replaced).toBe(old.id);
     expect(replacement.deployment?.port).toBe(old.deployment!.port + 1);
-    const ended = await waitForStatus(old.id, ['succeeded', 'failed']);
+    const ended = await waitForStatus(runtime, old.id, ['succeeded', 'failed']);
     expect(ended.status).toBe('succeeded');
     await slack.waitFor(() => threadText(ended).includes(`Deployment replaced by #${replacement.id}`));
   });
@@ -171,7 +133,7 @@ describe('deploy worker', () => {
     await start();
     const run = await deploy('crashing');
 
-    const failed = await waitForStatus(run.id, ['failed', 'serving']);
+    const failed = await waitForStatus(runtime, run.id, ['failed', 'serving']);
 
     expect(failed.status).toBe('failed');
     expect(failed.exitCode).toBe(3);
@@ -182,9 +144,9 @@ describe('deploy worker', () => {
 
   it('keeps the old server when the new one crashes', async () => {
     await start();
-    const old = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+    const old = await waitForStatus(runtime, (await deploy('good')).id, ['serving', 'failed']);
 
-    const failed = await waitForStatus((await deploy('crashing')).id, ['failed', 'serving']);
+    const failed = await waitForStatus(runtime, (await deploy('crashing')).id, ['failed', 'serving']);
 
     expect(failed.status).toBe('failed');
     expect(failed.failureMessage).toContain(`deployment #${old.id} keeps serving`);
@@ -195,10 +157,9 @@ describe('deploy worker', () => {
   it('rejects an adapter from an unfinished run', async () => {
     await start();
     const training = await runtime.runStore.create({ kind: 'train', recipe: 'good', vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {} });
-    const created = await runtime.runStore.create({ kind: 'deploy', recipe: 'good', vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {}, sourceRunId: training.id });
-    await enqueueRun(runtime.runQueue, await runtime.runThread.postThreadRoot(created));
+    const created = await submitRun(runtime, { kind: 'deploy', recipe: 'good', vm: 'gpu1', userId: USER, channel: CHANNEL, overrides: {}, sourceRunId: training.id });
 
-    const failed = await waitForStatus(created.id, ['failed', 'serving']);
+    const failed = await waitForStatus(runtime, created.id, ['failed', 'serving']);
 
     expect(failed.status).toBe('failed');
     expect(failed.failureClass).toBe('config_error');
@@ -207,11 +168,11 @@ describe('deploy worker', () => {
 
   it('stops a serving deployment on request', async () => {
     await start();
-    const serving = await waitForStatus((await deploy('good')).id, ['serving', 'failed']);
+    const serving = await waitForStatus(runtime, (await deploy('good')).id, ['serving', 'failed']);
 
-    await stopDeployment({ store: runtime.runStore }, serving, config.vms.gpu1!, await hosts.get('gpu1'), USER);
+    await stopDeployment({ store: runtime.runStore }, serving, config.vms.gpu1!, await jobs.hosts.get('gpu1'), USER);
 
-    const stopped = await waitForStatus(serving.id, ['succeeded', 'failed']);
+    const stopped = await waitForStatus(runtime, serving.id, ['succeeded', 'failed']);
     expect(stopped.status).toBe('succeeded');
     expect(stopped.cancelRequestedBy).toBe(USER);
     await slack.waitFor(() => threadText(stopped).includes(`Deployment stopped by <@${USER}>`));

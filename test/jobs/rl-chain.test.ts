@@ -3,31 +3,21 @@
  * the real trainer on tiny-random-phi3 and the fake Slack Web API. One /train runs both
  * stages and reports them in one thread.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
-import { enqueueRun } from '../../src/jobs/run-queue.js';
 import { checkpointLister } from '../../src/jobs/run-restart.js';
-import type { RunRecord } from '../../src/jobs/run-types.js';
-import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
-import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
-import { HostPool } from '../../src/remote/host-pool.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startTestJobsRuntime, submitRun, threadReplies, waitForEnd, type TestJobsRuntime } from '../support/jobs-runtime.js';
 import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { PYTHON, SAMPLE_DATASET } from '../support/trainer-env.js';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const SAMPLE = path.join(REPO, 'python/trainops_trainer/samples/medical_sample.jsonl');
-const PYTHON = execFileSync('bash', [path.join(REPO, 'scripts/python-env.sh')], { encoding: 'utf8' }).trim();
 const CHANNEL = 'C0TRAIN01';
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 const PROMPTS = [
   { prompt: '发热三天怎么办？', answer: '多休息，多饮水。' },
@@ -39,8 +29,7 @@ describe('chained SFT then GRPO end to end', () => {
   let sshd: TestSshd;
   let slack: FakeSlack;
   let dataDir: string;
-  let runtime: JobsRuntime | undefined;
-  let hosts: HostPool | undefined;
+  let jobs: TestJobsRuntime | undefined;
 
   beforeAll(async () => {
     [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
@@ -48,8 +37,7 @@ describe('chained SFT then GRPO end to end', () => {
   });
 
   afterAll(async () => {
-    await runtime?.close();
-    await hosts?.closeAll();
+    await jobs?.close();
     await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
     await rm(dataDir, { recursive: true, force: true });
   });
@@ -64,7 +52,7 @@ describe('chained SFT then GRPO end to end', () => {
         'sft-rl': {
           kind: 'train',
           model: 'tiny-random-phi3',
-          dataset: SAMPLE,
+          dataset: SAMPLE_DATASET,
           format: 'medical-r1',
           hyperparameters: { logging_steps: 1, batch_size: 2, save_steps: 2 },
           stages: [
@@ -84,39 +72,17 @@ describe('chained SFT then GRPO end to end', () => {
     return configSchema.parse(input);
   }
 
-  async function waitForEnd(runId: string, timeoutMs = 240_000): Promise<RunRecord> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const run = await runtime!.runStore.require(runId);
-      if (['succeeded', 'failed', 'cancelled', 'lost'].includes(run.status)) return run;
-      if (Date.now() > deadline) throw new Error(`run #${runId} still ${run.status} after ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-
   it('runs both stages and reports them in one thread', async () => {
     const prompts = path.join(dataDir, 'prompts.jsonl');
     await writeFile(prompts, PROMPTS.map((row) => JSON.stringify(row)).join('\n') + '\n');
     const config = makeConfig(prompts);
-    hosts = new HostPool(config.vms, logger);
-    runtime = createJobsRuntime({
-      config,
-      redisUrl: redis.url,
-      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
-      hosts,
-      vmControl: new AlwaysOnVmControl(),
-      logger,
-      queueName: uniquePrefix('runs'),
-      worker: { lockDuration: 4000, stalledInterval: 1000, pollMs: 200 },
-      announcer: { channelIntervalMs: 20, updateIntervalMs: 100, claimTtlMs: 3000 },
-    });
-    const created = await runtime.runStore.create({ kind: 'train', recipe: 'sft-rl', vm: 'gpu1', userId: 'U0LINA001', channel: CHANNEL, overrides: {} });
-    const run = await runtime.runThread.postThreadRoot(created);
-    await enqueueRun(runtime.runQueue, run);
+    jobs = startTestJobsRuntime({ config, redis, slack });
+    const { runtime, hosts } = jobs;
+    const run = await submitRun(runtime, { kind: 'train', recipe: 'sft-rl', vm: 'gpu1', userId: 'U0LINA001', channel: CHANNEL, overrides: {} });
     runtime.startWorkers();
 
-    const ended = await waitForEnd(run.id);
-    await slack.waitFor(() => slack.callsOf('chat.postMessage').some((call) => call.body.thread_ts === run.threadTs && String(call.body.text).startsWith('✅')));
+    const ended = await waitForEnd(runtime, run.id, 240_000);
+    await slack.waitFor(() => threadReplies(slack, run).some((text) => text.startsWith('✅')));
 
     const runDir = path.join(config.vms.gpu1!.workdir, 'runs', run.id);
     const runJson = JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8')) as { stages: Array<{ stage: string }> };
@@ -131,10 +97,7 @@ describe('chained SFT then GRPO end to end', () => {
     expect(roots.some((blocks) => blocks.includes('*阶段 1/2*：SFT') && blocks.includes('*损失*'))).toBe(true);
     expect(roots.some((blocks) => blocks.includes('*阶段 2/2*：GRPO') && blocks.includes('*奖励*'))).toBe(true);
 
-    const replies = slack
-      .callsOf('chat.postMessage')
-      .filter((call) => call.status === 200 && call.body.thread_ts === run.threadTs)
-      .map((call) => String(call.body.text));
+    const replies = threadReplies(slack, run);
     // Each stage reports its progress, and a backlog of replies may be merged into its newest.
     const sftReplies = replies.filter((text) => text.startsWith('[SFT] 步数 '));
     const grpoReplies = replies.filter((text) => /^\[GRPO\] 步数 \d\/2 · 奖励 /.test(text));

@@ -7,27 +7,22 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
-import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
-import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
-import { HostPool } from '../../src/remote/host-pool.js';
+import type { JobsRuntime } from '../../src/jobs/runtime.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { startTestJobsRuntime, threadReplies, type TestJobsRuntime } from '../support/jobs-runtime.js';
 import { startRedis, stopChild, uniquePrefix, type TestRedis } from '../support/redis.js';
 
 const CHANNEL = 'C0CANCEL1';
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 describe('RunControl.cancelRun', () => {
   let redis: TestRedis;
   let slack: FakeSlack;
   let workdir: string;
-  const runtimes: JobsRuntime[] = [];
-  const pools: HostPool[] = [];
+  const runtimes: TestJobsRuntime[] = [];
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
@@ -37,8 +32,7 @@ describe('RunControl.cancelRun', () => {
 
   afterEach(async () => {
     for (const child of children.splice(0)) await stopChild(child);
-    for (const runtime of runtimes.splice(0)) await runtime.close();
-    for (const pool of pools.splice(0)) await pool.closeAll();
+    for (const started of runtimes.splice(0)) await started.close();
   });
 
   afterAll(async () => {
@@ -61,20 +55,9 @@ describe('RunControl.cancelRun', () => {
       vms: { local: { transport: 'local', workdir: vmWorkdir } },
       recipes: { demo: { kind: 'train', model: 'tiny-random-phi3', dataset: 'data.jsonl' } },
     });
-    const hosts = new HostPool(config.vms, logger);
-    pools.push(hosts);
-    const runtime = createJobsRuntime({
-      config,
-      redisUrl: redis.url,
-      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
-      hosts,
-      vmControl: new AlwaysOnVmControl(),
-      logger,
-      queueName: uniquePrefix('runs'),
-      announcer: { channelIntervalMs: 20, updateIntervalMs: 100, claimTtlMs: 3000 },
-    });
-    runtimes.push(runtime);
-    return { runtime, vmWorkdir };
+    const started = startTestJobsRuntime({ config, redis, slack });
+    runtimes.push(started);
+    return { runtime: started.runtime, vmWorkdir };
   }
 
   /** Creates a run that is running at `step`, with `files` (pid, exit_code) in its run directory. */
@@ -98,13 +81,6 @@ describe('RunControl.cancelRun', () => {
     return child;
   }
 
-  function threadReplies(run: RunRecord): string[] {
-    return slack
-      .callsOf('chat.postMessage')
-      .filter((call) => call.status === 200 && call.body.channel === CHANNEL && call.body.thread_ts === run.threadTs)
-      .map((call) => String(call.body.text));
-  }
-
   it('reports an exited trainer as already ended', async () => {
     const setup = startRuntime();
     const run = await launchedRun(setup, 10, { pid: '999999\n', exit_code: '0\n' });
@@ -113,7 +89,7 @@ describe('RunControl.cancelRun', () => {
 
     expect(outcome.kind).toBe('already_ended');
     expect(outcome.run.cancelRequestedBy).toBeUndefined();
-    expect(threadReplies(run).filter((text) => text.includes('请求取消'))).toEqual([]);
+    expect(threadReplies(slack, run).filter((text) => text.includes('请求取消'))).toEqual([]);
   });
 
   it('promises a checkpoint only after step 1', async () => {
@@ -127,7 +103,7 @@ describe('RunControl.cancelRun', () => {
 
     expect(outcome.kind).toBe('signalled');
     expect(trainer.signalCode).toBe('SIGTERM');
-    const replies = threadReplies(run);
+    const replies = threadReplies(slack, run);
     expect(replies).toContain('<@U0BOB0001> 请求取消，训练还没开始第一步，正在停止…');
     expect(replies.filter((text) => text.includes('保存检查点'))).toEqual([]);
   });
@@ -140,6 +116,6 @@ describe('RunControl.cancelRun', () => {
     const outcome = await setup.runtime.runControl.cancelRun(run.id, 'U0BOB0001');
 
     expect(outcome.kind).toBe('signalled');
-    expect(threadReplies(run)).toContain('<@U0BOB0001> 请求取消，训练正在保存检查点…');
+    expect(threadReplies(slack, run)).toContain('<@U0BOB0001> 请求取消，训练正在保存检查点…');
   });
 });
