@@ -5,6 +5,7 @@ They use only the TrainerCallback API, so TRL trainers (subclasses of Trainer) t
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import signal
@@ -14,6 +15,8 @@ from transformers import TrainerCallback
 
 from .errors import DivergedError, InterruptedRun
 from .events import EventWriter, is_main_process
+
+logger = logging.getLogger(__name__)
 
 
 class EventsCallback(TrainerCallback):
@@ -61,7 +64,10 @@ class EventsCallback(TrainerCallback):
 
 
 class ProgressLogCallback(TrainerCallback):
-    """Print the team's human-readable progress lines (Chinese) on stdout, main process only."""
+    """Log one progress line per logging step (`step 2/20: loss 6.9385 (change -0.0026), ...`), main process only.
+
+    The bot reads progress from events.jsonl; this line is for people reading train.log.
+    """
 
     def __init__(self):
         self.previous_loss: float | None = None
@@ -70,15 +76,9 @@ class ProgressLogCallback(TrainerCallback):
         if not logs or "loss" not in logs or not is_main_process():
             return
         loss = float(logs["loss"])
-        change = "n/a" if self.previous_loss is None else f"{self.previous_loss - loss:.4f}"
-        lines = [
-            "当前训练状态:",
-            f"步数 (Step): {state.global_step}/{state.max_steps}",
-            f"损失 (Loss): {loss:.4f} (变化: {change})",
-            f"学习率 (Learning Rate): {float(logs.get('learning_rate', 0.0)):.6f}",
-            f"轮次 (Epoch): {float(state.epoch or 0.0):.2f}",
-        ]
-        print("\n".join(lines) + "\n", flush=True)
+        change = "n/a" if self.previous_loss is None else f"{loss - self.previous_loss:+.4f}"
+        logger.info("step %d/%d: loss %.4f (change %s), learning_rate %.6f, epoch %.2f", state.global_step,
+                    state.max_steps, loss, change, float(logs.get("learning_rate", 0.0)), float(state.epoch or 0.0))
         self.previous_loss = loss
 
 

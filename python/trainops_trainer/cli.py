@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import logging
 import sys
 
 from .config import FIELDS, KEY_ALIASES, read_run_json
 from .errors import TrainerError
+from .logs import setup_logging
 
 TRAIN_EPILOG = ("Options come from --config (run.json) and are overridden by the flags. "
                 "Exit codes: 0 succeeded, 1 failed, 2 configuration error, 143 stopped by SIGTERM.")
@@ -72,17 +72,6 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.add_parser("bench-comm", add_help=False,
                           help="Time all-to-all and all-reduce under torchrun (bench-comm --help for options).")
     return parser
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_warning()
-    except ImportError:
-        pass
 
 
 def command_train(namespace: argparse.Namespace) -> int:
@@ -162,6 +151,6 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_comm_main(arguments[1:])
     namespace = build_parser().parse_args(arguments)
-    _setup_logging()
+    setup_logging()
     handlers = {"train": command_train, "check-data": command_check_data, "bench-data": command_bench}
     return handlers[namespace.command](namespace)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import traceback
 from typing import Any
 
 from .callbacks import StopRequest
@@ -123,7 +122,8 @@ def _classify_unexpected(error: Exception) -> TrainerError:
     if isinstance(error, torch.OutOfMemoryError):
         return OutOfMemory(f"out of GPU memory: {str(error).splitlines()[0]}; lower `batch_size` or `max_length`, "
                            "or set `gradient_checkpointing: true` or `bits: 4`")
-    traceback.print_exc()
+    # A log record rather than a bare traceback, so train.log shows when it happened.
+    logger.error("unexpected %s during training", type(error).__name__, exc_info=error)
     return TrainerError(f"{type(error).__name__}: {error}")
 
 
