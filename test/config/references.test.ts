@@ -120,6 +120,13 @@ describe('config cross-references', () => {
     expect(problems[0]).toMatch(/^recipes\.medical\.vm: use lowercase letters/);
   });
 
+  it('invalid VM name reported once', () => {
+    // Names and references follow the same rule, so the reference fails the schema too and is not also "unknown".
+    const problems = problemsOf(edit([['  gpu1: { transport', '  GPU_1: { transport'], ['    vm: gpu1\n', '    vm: GPU_1\n']]));
+    expect(problems).toContain('vms.GPU_1: invalid name: use lowercase letters, digits, ".", "_" or "-" (at most 63) (line 8)');
+    expect(problems.some((line) => line.includes('unknown VM "GPU_1"'))).toBe(false);
+  });
+
   it('skips a section that cannot be read', () => {
     const text = edit([['vms:\n  gpu1: { transport: local, owner: U0ALICE01 }\n  gpu2: { transport: local }\n', 'vms: [gpu1, gpu2]\n']]);
     expect(problemsOf(text)).toEqual(['vms: Invalid input: expected record, received array (line 7)']);
