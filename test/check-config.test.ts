@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,18 @@ describe('checkConfigFile', () => {
       '  slack.channel: Invalid input: expected string, received undefined (line 1)',
       '  team.oncall.rotation.0: U0NOBODY01 is not in team.members (line 5)',
       '  vms.local.gpus: Too small: expected number to be >=0 (line 7)',
+    ]);
+  });
+
+  it('warns about a secret in the file', () => {
+    const file = path.join(workDir, 'pasted-token.yaml');
+    writeFileSync(file, readFileSync(path.join(repoRoot, 'config/demo.yaml'), 'utf8').replace('  channel: C0DEMO\n', '  channel: C0DEMO\n  botToken: xoxb-canary-1111\n'));
+    const check = checkConfigFile(file);
+
+    expect(check.ok).toBe(true);
+    expect(check.report).toEqual(['OK: 1 VMs, 1 recipes (1 warnings)']);
+    expect(check.problems).toEqual([
+      'warning: slack.botToken is ignored because secrets are read only from the environment; set SLACK_BOT_TOKEN there and delete slack.botToken from the file',
     ]);
   });
 
