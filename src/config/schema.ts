@@ -130,11 +130,16 @@ const hyperparameters = z
   .default({})
   .describe('Trainer options written to run.json as they are');
 
+/** The trainer's data formats (its `--format` choices): three SFT layouts, DPO pairs and GRPO prompts. */
+export const dataFormatSchema = z
+  .enum(['medical-r1', 'instruction', 'chat', 'preference', 'prompt'])
+  .describe('Data format; detected from the columns when omitted');
+
 export const trainStageSchema = z.object({
   stage: z.enum(['sft', 'dpo', 'grpo']),
   from: z.string().optional().describe('Earlier stage whose adapter this stage starts from'),
   dataset: z.string().optional(),
-  format: z.string().optional(),
+  format: dataFormatSchema.optional(),
   hyperparameters,
 });
 
@@ -143,7 +148,7 @@ export const trainRecipeSchema = z.object({
   description: z.string().optional(),
   model: z.string().min(1).describe('Hub id or path on the VM'),
   dataset: z.string().min(1).describe('Data file or saved dataset folder on the VM'),
-  format: z.string().optional(),
+  format: dataFormatSchema.optional(),
   vm: safeName.optional().describe('Default VM when the command names none'),
   hyperparameters,
   overrides: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), overrideSchema).default({}),
@@ -185,9 +190,14 @@ export const datasetRecipeSchema = z.object({
   kind: z.literal('dataset'),
   description: z.string().optional(),
   path: z.string().min(1).describe('Data file or folder on the VM'),
-  format: z.string().optional(),
+  format: dataFormatSchema.optional(),
   model: z.string().optional().describe('Tokenizer for length statistics'),
   maxLength: z.number().int().positive().default(512),
+  rewards: z
+    .string()
+    .regex(/^[a-z]+(:[0-9.]+)?(,[a-z]+(:[0-9.]+)?)*$/)
+    .optional()
+    .describe('GRPO rewards the prompt rows will feed (`format:0.5,answer:1`); with answer or judge, rows without a reference answer are problems'),
   vm: safeName.optional(),
   targetRows: z.object({ min: z.number().int().min(0), max: z.number().int().positive() }).optional(),
 });
