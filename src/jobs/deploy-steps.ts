@@ -13,8 +13,10 @@ import type { Host } from '../remote/host.js';
 import { isConnectionError } from '../remote/errors.js';
 import { readRunStatus, type RemoteRunState } from '../remote/launcher.js';
 import { formatKindOutcome } from './deploy-outcome.js';
+import type { RunFailureInput } from './run-failure.js';
 import type { RunJobData } from './run-queue.js';
 import { isFinalStatus } from './run-state.js';
+import { outcomeKey } from './run-thread.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord, RunStatus } from './run-types.js';
 import { recordRunEnd } from './run-outcome.js';
@@ -109,8 +111,8 @@ export async function waitForExit(deps: RunWorkerDeps, run: RunRecord, runDir: s
 
 /** Stores a run whose host stayed unreachable as `lost` and hands it to failure handling. */
 export async function loseRun(deps: RunWorkerDeps, run: RunRecord, logger: Logger): Promise<RunRecord> {
-  const ended = await finishRun(deps, run, 'lost', { failureClass: 'unreachable', failureMessage: 'host unreachable' }, logger);
-  await deps.onRunFailure?.({ runId: ended.id, attempt: ended.attempt, endEvent: null, exitCode: null, hostReachable: false });
+  const ended = await recordRunEnd(deps, run, 'lost', { failureClass: 'unreachable', failureMessage: 'host unreachable' }, logger);
+  await announceKindEnd(deps, ended, logger, { endEvent: null, exitCode: null, hostReachable: false });
   return ended;
 }
 
@@ -143,23 +145,23 @@ export async function finishRun(deps: RunWorkerDeps, run: RunRecord, status: Run
 
 /**
  * Posts the final message of a deploy, data set check or bench run once, under the same
- * announcement key as a training run's outcome, and brings the thread root up to date.
+ * announcement key as a training run's outcome (`outcomeKey`), and brings the thread
+ * root up to date.
  */
 export async function postKindOutcome(deps: RunWorkerDeps, run: RunRecord): Promise<void> {
   const text = formatKindOutcome(run, deps.config.runs.lostAfterSeconds, deps.thread.translate.bind(deps.thread));
-  await deps.thread.postReply(run, `run:${run.id}:end:a${run.attempt}`, text);
+  await deps.thread.postReply(run, outcomeKey(run), text);
   await deps.thread.refreshRoot(run);
 }
 
 /**
  * Finishes the announcements of a run that already reached its final status, for a job
- * delivered again after the outcome was stored: the outcome, and failure handling.
+ * delivered again after the outcome was stored: failure handling with its report, or
+ * the outcome.
  */
 export async function repostFinalOutcome(deps: RunWorkerDeps, run: RunRecord): Promise<void> {
-  await postKindOutcome(deps, run);
-  if (run.status === 'failed' || run.status === 'lost') {
-    await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: failureEndEvent(run), exitCode: run.exitCode ?? null, hostReachable: run.status !== 'lost' });
-  }
+  const failed = run.status === 'failed' || run.status === 'lost';
+  await announceKindEnd(deps, run, deps.logger, failed ? { endEvent: failureEndEvent(run), exitCode: run.exitCode ?? null, hostReachable: run.status !== 'lost' } : undefined);
 }
 
 /**
@@ -167,9 +169,27 @@ export async function repostFinalOutcome(deps: RunWorkerDeps, run: RunRecord): P
  * policy, on-call paging), like a failed training attempt.
  */
 export async function failRun(deps: RunWorkerDeps, run: RunRecord, patch: Partial<RunRecord>, logger: Logger): Promise<RunRecord> {
-  const ended = await finishRun(deps, run, 'failed', patch, logger);
-  await deps.onRunFailure?.({ runId: ended.id, attempt: ended.attempt, endEvent: failureEndEvent(patch), exitCode: patch.exitCode ?? null, hostReachable: true });
+  const ended = await recordRunEnd(deps, run, 'failed', patch, logger);
+  await announceKindEnd(deps, ended, logger, { endEvent: failureEndEvent(patch), exitCode: patch.exitCode ?? null, hostReachable: true });
   return ended;
+}
+
+/**
+ * Posts the one final message of an ended attempt. With `failure` set and failure
+ * handling configured, its report is that message: it takes the outcome's key, so the
+ * kind's own outcome that follows is posted only when failure handling posted nothing.
+ */
+async function announceKindEnd(deps: RunWorkerDeps, run: RunRecord, logger: Logger, failure?: Omit<RunFailureInput, 'runId' | 'attempt'>): Promise<void> {
+  if (failure && deps.onRunFailure) {
+    try {
+      await deps.onRunFailure({ ...failure, runId: run.id, attempt: run.attempt });
+    } catch (error) {
+      // The thread must not stay without a final message; the job's retry runs failure handling again.
+      await postKindOutcome(deps, run).catch((postError: unknown) => logger.warn({ err: postError, runId: run.id }, 'posting the short outcome failed after failure handling failed'));
+      throw error;
+    }
+  }
+  await postKindOutcome(deps, run);
 }
 
 /**

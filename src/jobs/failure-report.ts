@@ -3,12 +3,16 @@ import type { Block } from '../bot/chat-port.js';
 import type { Translate } from '../bot/i18n.js';
 import type { FailureClassification } from './failure-classifier.js';
 import { AUTO_RESTART_ACTOR } from './restart-policy.js';
+import { formatLoss, formatResumePoint } from './run-reporter.js';
+import { formatStageSummary } from './run-stages.js';
 import type { AttemptRecord, RunRecord } from './run-types.js';
+import { sparkline } from './sparkline.js';
 
 /**
- * The failure message posted into a run's thread: class in plain words, exit code,
- * last log lines, latest checkpoint, who started the run with which overrides, and each
- * attempt. Pure: everything comes in as arguments.
+ * The failure message posted into a run's thread as the attempt's only final message.
+ * It gives the class in plain words, the exit code, the latest checkpoint, each chained
+ * stage's last step, the loss sparkline, the last log lines, who started the run with
+ * which overrides, and each attempt. Pure: everything comes in as arguments.
  */
 
 /** Log lines kept from the tail of train.log. */
@@ -24,6 +28,8 @@ export interface FailureReportInput {
   logTail: string;
   /** Set when the run is marked lost: seconds the host has been unreachable. */
   lostAfterSeconds?: number;
+  /** Loss of each step event of the attempt, in order, for the sparkline; may be empty. */
+  losses?: readonly number[];
 }
 
 export function failureLabel(t: Translate, failureClass: string): string {
@@ -56,6 +62,9 @@ export function formatFailureReport(t: Translate, input: FailureReportInput): { 
       ? t('failure.checkpoint', { path: run.lastCheckpoint.path, step: run.lastCheckpoint.step })
       : t('failure.noCheckpoint'),
   );
+  facts.push(...formatStageSummary(run, t, formatLoss));
+  const lossLine = sparkline(input.losses ?? []);
+  if (lossLine) facts.push(t('runs.end.sparkline', { sparkline: lossLine }));
 
   const trimmedLog = trimLogTail(logTail);
   const logText = trimmedLog ? `${t('failure.logTail')}\n${codeBlock(trimmedLog)}` : t('failure.logEmpty');
@@ -97,13 +106,6 @@ export function formatOverrides(t: Translate, overrides: RunRecord['overrides'])
   const entries = Object.entries(overrides);
   if (entries.length === 0) return t('failure.noOverrides');
   return entries.map(([key, value]) => `\`${key}=${String(value)}\``).join(' ');
-}
-
-/** Describes where an attempt resumed from: a checkpoint path, `none`/`scratch`, or nothing recorded. */
-export function formatResumePoint(t: Translate, resumedFrom: string | null | undefined): string {
-  const step = resumedFrom ? /checkpoint-(\d+)\/?$/.exec(resumedFrom)?.[1] : undefined;
-  if (step) return t('restart.fromCheckpoint', { step });
-  return t('restart.fromScratch');
 }
 
 function formatAttempt(t: Translate, attempt: AttemptRecord): string {

@@ -9,15 +9,16 @@ import type { OncallPager } from './oncall-paging.js';
 import { AUTO_RESTART_ACTOR, decideAutoRestart, type AutoRestartDecision } from './restart-policy.js';
 import { restartRun, type RestartDeps, type RestartOutcome } from './run-restart.js';
 import { runDirOf } from './run-dir.js';
+import { outcomeKey } from './run-thread.js';
 import { isActiveStatus } from './run-state.js';
 import type { RunRecord } from './run-types.js';
 
 /**
  * Failure handling after an attempt ends unsuccessfully or its host stays unreachable past
- * `runs.lostAfterSeconds`: classify, store the outcome, post the failure report, then
- * restart by the recipe's policy or page on-call. Each step is keyed by run and attempt,
- * so a worker that dies halfway and a re-delivered job finish the work without
- * repeating a message, a page or a restart.
+ * `runs.lostAfterSeconds`: classify, store the outcome, post the failure report as the
+ * attempt's final message, then restart by the recipe's policy or page on-call. Each
+ * step is keyed by run and attempt, so a worker that dies halfway and a re-delivered
+ * job finish the work without repeating a message, a page or a restart.
  */
 
 export interface FailureDeps extends RestartDeps {
@@ -41,6 +42,8 @@ export interface RunFailureInput {
   logTail?: string;
   /** A classification stored earlier (run recovery); skips classifying again. */
   classification?: FailureClassification;
+  /** Loss of each step event of the attempt, in order, for the report's sparkline. */
+  losses?: readonly number[];
 }
 
 export type RunFailureOutcome =
@@ -80,7 +83,7 @@ export async function handleRunFailure(deps: FailureDeps, input: RunFailureInput
   log.info({ exitCode: input.exitCode, detail: classification.detail }, 'run attempt ended unsuccessfully');
 
   if (classification.failureClass === 'cancelled') {
-    // A person decided to cancel: the run's final message reports it, and nothing more is posted.
+    // A person decided to cancel: the short outcome reports it, and nothing more is posted.
     return { handled: true, run, classification, paged: false };
   }
 
@@ -89,9 +92,12 @@ export async function handleRunFailure(deps: FailureDeps, input: RunFailureInput
     classification,
     exitCode: input.exitCode,
     logTail,
+    losses: input.losses ?? [],
     ...(run.status === 'lost' ? { lostAfterSeconds: deps.config.runs.lostAfterSeconds } : {}),
   });
-  await deps.announcer.post(`run:${run.id}:failure:a${run.attempt}`, { channel: run.channel, threadTs: run.threadTs, ...report });
+  // The report is the attempt's final message, so it takes the outcome's key: the short
+  // outcome is then not posted, and a report is not posted after a short outcome either.
+  await deps.announcer.post(outcomeKey(run), { channel: run.channel, threadTs: run.threadTs, ...report });
 
   const policy = restartPolicyOf(deps.config, run.recipe);
   const decision = policy ? decideAutoRestart(policy, classification.failureClass, run) : undefined;

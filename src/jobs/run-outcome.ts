@@ -1,7 +1,7 @@
 /**
  * The end of a train run's attempt: classifies how it ended, stores the final status
- * with the attempt's record, then posts the outcome and hands failures to failure
- * handling. The run is always stored before anything is announced.
+ * with the attempt's record, then posts one final message, the failure report for a
+ * failed or lost attempt. The run is always stored before anything is announced.
  */
 import type { Logger } from 'pino';
 
@@ -10,6 +10,7 @@ import { queueDeployAfterTraining } from './deploy-after.js';
 import { readLogTail } from './deploy-steps.js';
 import { classifyFailure, finalStatusFor } from './failure-classifier.js';
 import { runDirOf } from './run-dir.js';
+import { failureInputFromRecord, type RunFailureInput } from './run-failure.js';
 import { readChartPoints, type FollowOutcome } from './run-follow.js';
 import { isFinalStatus } from './run-state.js';
 import type { RunRecord, RunStatus } from './run-types.js';
@@ -19,7 +20,7 @@ import type { RunWorkerDeps } from './run-worker.js';
 export async function settleAttempt(deps: RunWorkerDeps, result: FollowOutcome, vm: VmConfig, logger: Logger): Promise<void> {
   const run = result.run;
   if (result.end?.status === 'succeeded') {
-    const ended = await finishRun(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath, exitCode: result.exitCode ?? undefined }, logger, vm);
+    const ended = await finishRun(deps, run, 'succeeded', { outputPath: result.end.outputPath ?? run.outputPath, exitCode: result.exitCode ?? undefined }, logger, { vm });
     await queueDeployAfterTraining(deps, ended, logger);
     return;
   }
@@ -27,8 +28,7 @@ export async function settleAttempt(deps: RunWorkerDeps, result: FollowOutcome, 
     const patch = result.vmPowerState
       ? { failureClass: 'evicted' as const, failureMessage: `host unreachable and the VM is ${result.vmPowerState} in Azure` }
       : { failureClass: 'unreachable' as const, failureMessage: 'host unreachable' };
-    await finishRun(deps, run, 'lost', patch, logger, vm);
-    await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent: null, exitCode: null, hostReachable: false });
+    await finishRun(deps, run, 'lost', patch, logger, { vm, failure: { endEvent: null, exitCode: null, hostReachable: false } });
     return;
   }
 
@@ -47,28 +47,61 @@ export async function settleAttempt(deps: RunWorkerDeps, result: FollowOutcome, 
     finalStatusFor(classification.failureClass),
     { failureClass: classification.failureClass, failureMessage: classification.detail, exitCode: result.exitCode ?? undefined },
     logger,
-    vm,
+    { vm, failure: { endEvent, exitCode: result.exitCode, hostReachable: true, logTail } },
   );
-  await deps.onRunFailure?.({ runId: run.id, attempt: run.attempt, endEvent, exitCode: result.exitCode, hostReachable: true, logTail });
 }
 
-/** Moves the run to a final status, records the attempt's end, and posts the outcome. */
+export interface RunEndOptions {
+  /** The run's VM, to read the loss chart's points; without it the outcome has no chart. */
+  vm?: Pick<VmConfig, 'workdir'>;
+  /**
+   * What the worker saw of a failed or lost attempt, for failure handling. Without it
+   * failure handling works from the stored run (`failureInputFromRecord`).
+   */
+  failure?: Omit<RunFailureInput, 'runId' | 'attempt'>;
+}
+
+/** Moves the run to a final status, records the attempt's end, and announces it (`announceRunEnd`). */
 export async function finishRun(
   deps: RunWorkerDeps,
   run: RunRecord,
   status: RunStatus,
   patch: Partial<RunRecord>,
   logger: Logger,
-  vm?: VmConfig,
+  options: RunEndOptions = {},
 ): Promise<RunRecord> {
   const ended = await recordRunEnd(deps, run, status, patch, logger);
-  const points = vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(vm, ended.id), logger) : [];
-  // NOTE: a failed or lost run gets this short final message and then, from
-  // onRunFailure, the detailed failure report, so the thread shows two messages. Only
-  // this one is posted on every path (failure handling skips stale attempts and runs
-  // without it configured), so merging them needs each caller to say who reports.
-  await deps.thread.postOutcome(ended, points);
+  await announceRunEnd(deps, ended, logger, options);
   return ended;
+}
+
+/**
+ * Posts the one final message of an ended attempt, then the loss chart. A failed or lost
+ * attempt goes to failure handling first, whose report is that message: it is posted
+ * under the outcome's key (`outcomeKey`), so the short outcome that follows is skipped.
+ * The short outcome is posted when failure handling posts nothing: a superseded
+ * attempt, failure handling not configured, or an error before the report was posted.
+ * Safe to call again for a re-delivered job: every post is keyed.
+ */
+export async function announceRunEnd(
+  deps: Pick<RunWorkerDeps, 'hosts' | 'thread' | 'onRunFailure'>,
+  ended: RunRecord,
+  logger: Logger,
+  options: RunEndOptions = {},
+): Promise<void> {
+  const points = options.vm ? await readChartPoints(deps.hosts, ended.vm, runDirOf(options.vm, ended.id), logger) : [];
+  if (deps.onRunFailure && (ended.status === 'failed' || ended.status === 'lost')) {
+    const losses = points.map((point) => point.loss).filter((loss): loss is number => loss !== undefined);
+    const facts = options.failure ?? failureInputFromRecord(ended);
+    try {
+      await deps.onRunFailure({ ...facts, runId: ended.id, attempt: ended.attempt, losses });
+    } catch (error) {
+      // The thread must not stay without a final message; the job's retry runs failure handling again.
+      await deps.thread.postOutcome(ended, points).catch((postError: unknown) => logger.warn({ err: postError }, 'posting the short outcome failed after failure handling failed'));
+      throw error;
+    }
+  }
+  await deps.thread.postOutcome(ended, points);
 }
 
 /**

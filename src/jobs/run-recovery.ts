@@ -5,6 +5,7 @@ import { handleRunFailure, type FailureDeps } from './run-failure.js';
 import { runJobId, type RunQueue } from './run-queue.js';
 import { queueAttempt } from './run-restart.js';
 import type { RunStore } from './run-store.js';
+import { outcomeKey } from './run-thread.js';
 import type { RunRecord } from './run-types.js';
 
 /**
@@ -18,8 +19,9 @@ import type { RunRecord } from './run-types.js';
  *   `restarting` and queueing the attempt, or a job that used up its retries while
  *   the trainer kept running) gets its job back under the same id;
  * - replies a dead worker stored in a run's outbox but never posted are posted;
- * - a failed or lost attempt whose failure report was never posted goes through
- *   failure handling again (report, restart policy, paging), each step keyed.
+ * - a failed or lost attempt whose final message (the failure report, `outcomeKey`)
+ *   was never posted goes through failure handling again (report, restart policy,
+ *   paging), each step keyed.
  *
  * Every step is safe to run in several processes at once.
  */
@@ -61,7 +63,7 @@ export async function recoverRuns(deps: RecoveryDeps): Promise<RecoveryReport> {
   for (const run of await deps.store.listRecent(deps.recentLimit ?? 50)) {
     if ((run.status !== 'failed' && run.status !== 'lost') || !run.failureClass || run.failureClass === 'cancelled') continue;
     if (!run.endedAt || new Date(run.endedAt).getTime() < oldest) continue;
-    if (await deps.announcer.isDone(`run:${run.id}:failure:a${run.attempt}`)) continue;
+    if (await deps.announcer.isDone(outcomeKey(run))) continue;
     try {
       deps.logger.info({ runId: run.id, attempt: run.attempt }, 'failure report missing after a restart; handling the failure now');
       await handleRunFailure(deps.failureDeps, {

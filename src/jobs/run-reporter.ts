@@ -67,7 +67,12 @@ export function formatThreadRoot(run: RunRecord, t: Translate): FormattedMessage
   const unknown = t('runs.root.unknown');
 
   const fields: string[] = [t('runs.root.status', { status })];
-  if (run.kind === 'train') {
+  const resuming = run.kind === 'train' && isResuming(run);
+  if (resuming) {
+    // Step, loss and ETA of the previous attempt would be stale: show where this one resumes.
+    fields.push(t('runs.root.step', { step: run.lastCheckpoint?.step ?? 0, maxSteps: run.maxSteps ?? unknown }));
+    fields.push(t('runs.root.loss', { loss: unknown }), t('runs.root.eta', { eta: unknown }));
+  } else if (run.kind === 'train') {
     fields.push(t('runs.root.step', { step: run.step ?? 0, maxSteps: run.maxSteps ?? unknown }));
     fields.push(formatRewardField(run, t, formatLoss) ?? t('runs.root.loss', { loss: run.loss === undefined ? unknown : formatLoss(run.loss) }));
     const remainingMs = isActiveStatus(run.status) ? estimateRemainingMs(run) : undefined;
@@ -75,6 +80,7 @@ export function formatThreadRoot(run: RunRecord, t: Translate): FormattedMessage
   }
   fields.push(t('runs.root.vm', { vm: run.vm }), t('runs.root.recipe', { recipe: run.recipe }), t('runs.root.startedBy', { user: run.userId }));
   if (run.attempt > 1) fields.push(t('runs.root.attempt', { attempt: run.attempt }));
+  if (resuming) fields.push(t('runs.root.resuming', { from: formatResumePoint(t, run.resumeFrom) }));
   const stage = formatStageField(run, t);
   if (stage) fields.push(stage);
 
@@ -159,17 +165,19 @@ export function formatFinalMessage(report: FinalReport, t: Translate): Formatted
   const lines: string[] = [];
 
   if (run.status === 'succeeded') {
-    const durationMs = run.startedAt && run.endedAt ? new Date(run.endedAt).getTime() - new Date(run.startedAt).getTime() : undefined;
+    const running = runningTime(run);
+    const duration = running === undefined ? unknown : formatDuration(running.ms, t);
     lines.push(
       t('runs.end.succeeded', {
-        duration: durationMs === undefined ? unknown : formatDuration(durationMs, t),
+        duration: running && running.attempts > 1 ? t('runs.duration.attempts', { duration, count: running.attempts }) : duration,
         loss: run.loss === undefined ? unknown : formatLoss(run.loss),
         step: run.step ?? 0,
         outputPath: run.outputPath ?? unknown,
       }),
     );
   } else if (run.status === 'cancelled') {
-    const step = run.step ?? 0;
+    // A restarted attempt cancelled before its first step stopped where it resumed.
+    const step = run.step ?? run.lastCheckpoint?.step ?? 0;
     lines.push(run.cancelRequestedBy ? t('runs.end.cancelled', { user: run.cancelRequestedBy, step }) : t('runs.end.cancelledNoUser', { step }));
   } else if (run.status === 'lost') {
     lines.push(t('runs.end.lost', { vm: run.vm, minutes: Math.round(report.lostAfterSeconds / 60) }));
@@ -187,6 +195,44 @@ export function formatFinalMessage(report: FinalReport, t: Translate): Formatted
 
   const text = lines.join('\n');
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+}
+
+/**
+ * Returns whether a step event of the current attempt has been read. A restart clears the stored
+ * step, so a step left from the previous attempt never counts.
+ */
+export function hasTrainingProgress(run: Pick<RunRecord, 'step'>): boolean {
+  return (run.step ?? 0) > 0;
+}
+
+/** Returns whether a restarted attempt is under way and has not reported a step yet. */
+export function isResuming(run: Pick<RunRecord, 'attempt' | 'status' | 'step'>): boolean {
+  return run.attempt > 1 && isActiveStatus(run.status) && !hasTrainingProgress(run);
+}
+
+/**
+ * Picks the message key of the thread reply to a cancel sent to a launched trainer. Only
+ * a trainer that has reported a step is known to be training, so only then is a
+ * checkpoint promised. Before that it may still be loading, and then it exits at once
+ * without saving.
+ */
+export function cancelRequestedKey(run: Pick<RunRecord, 'step'>): 'runs.cancel.requested' | 'runs.cancel.requestedStarting' {
+  return hasTrainingProgress(run) ? 'runs.cancel.requested' : 'runs.cancel.requestedStarting';
+}
+
+/**
+ * Computes the running time of a run: the sum of its attempts' spans from launch to end,
+ * so the time it stood cancelled or failed before a restart is not counted. Records whose attempts
+ * have no launch time (stored before it was kept) fall back to the run's start and end.
+ * Returns undefined while nothing has ended.
+ */
+export function runningTime(run: Pick<RunRecord, 'attempts' | 'startedAt' | 'endedAt'>): { ms: number; attempts: number } | undefined {
+  const spans = run.attempts
+    .filter((attempt) => attempt.launchedAt !== undefined && attempt.endedAt !== undefined)
+    .map((attempt) => Math.max(0, new Date(attempt.endedAt!).getTime() - new Date(attempt.launchedAt!).getTime()));
+  if (spans.length > 0) return { ms: spans.reduce((sum, span) => sum + span, 0), attempts: spans.length };
+  if (!run.startedAt || !run.endedAt) return undefined;
+  return { ms: new Date(run.endedAt).getTime() - new Date(run.startedAt).getTime(), attempts: 1 };
 }
 
 /** Remaining time from the step rate of the current attempt, or undefined before two steps. */
@@ -209,6 +255,13 @@ export function formatDuration(ms: number, t: Translate): string {
   if (hours > 0) return t('runs.duration.hours', { h: hours, m: minutes });
   if (minutes > 0) return t('runs.duration.minutes', { m: minutes, s: seconds });
   return t('runs.duration.seconds', { s: seconds });
+}
+
+/** Describes where an attempt resumed from: a checkpoint path, `none`/`scratch`, or nothing recorded. */
+export function formatResumePoint(t: Translate, resumedFrom: string | null | undefined): string {
+  const step = resumedFrom ? /checkpoint-(\d+)\/?$/.exec(resumedFrom)?.[1] : undefined;
+  if (step) return t('restart.fromCheckpoint', { step });
+  return t('restart.fromScratch');
 }
 
 /** Four significant digits, as the trainer's log prints loss. */

@@ -24,6 +24,14 @@ export interface RunThreadDeps {
   onRunChanged?: (run: RunRecord) => Promise<void>;
 }
 
+/**
+ * Announcement key of the final message of the run's current attempt. The short outcome
+ * and the failure report share it, so whichever is posted first is the only one.
+ */
+export function outcomeKey(run: Pick<RunRecord, 'id' | 'attempt'>): string {
+  return `run:${run.id}:end:a${run.attempt}`;
+}
+
 export class RunThread {
   constructor(private readonly deps: RunThreadDeps) {}
 
@@ -96,13 +104,15 @@ export class RunThread {
 
   /**
    * Posts the outcome of the current attempt: the final message, then the loss chart.
-   * A failed chart upload is logged and never keeps the outcome from being reported.
+   * The final message is skipped when the attempt's failure report already holds its key
+   * (`outcomeKey`). A failed chart upload is logged and never keeps the outcome from
+   * being reported.
    */
   async postOutcome(run: RunRecord, points: readonly ChartPoint[]): Promise<void> {
     const { announcer, t, logger } = this.deps;
     const losses = points.map((point) => point.loss).filter((loss): loss is number => loss !== undefined);
     const final = formatFinalMessage({ run, losses, lostAfterSeconds: this.deps.lostAfterSeconds }, t);
-    await announcer.post(`run:${run.id}:end:a${run.attempt}`, { channel: run.channel, threadTs: run.threadTs, ...final });
+    await announcer.post(outcomeKey(run), { channel: run.channel, threadTs: run.threadTs, ...final });
     await this.refreshRoot(run);
 
     try {

@@ -28,7 +28,10 @@ export type OverrideValue = string | number | boolean;
 /** How one attempt of a run ended. */
 export interface AttemptRecord {
   attempt: number;
+  /** When the attempt was created: the run's creation or the restart. */
   startedAt: string;
+  /** When the launcher first started the attempt's process; its running time counts from here. */
+  launchedAt?: string;
   endedAt?: string;
   status?: RunStatus;
   failureClass?: FailureClass;

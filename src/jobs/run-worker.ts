@@ -23,12 +23,12 @@ import { queueDeployAfterTraining } from './deploy-after.js';
 import { processDeployRun } from './deploy-worker.js';
 import { processBenchRun } from './bench-worker.js';
 import { processDatasetRun } from './dataset-worker.js';
-import { failureInputFromRecord, type RunFailureInput } from './run-failure.js';
+import type { RunFailureInput } from './run-failure.js';
 import { prepareRestartedAttempt } from './run-restart.js';
 import { runDirOf } from './run-dir.js';
-import { followRun, readChartPoints } from './run-follow.js';
+import { followRun } from './run-follow.js';
 import { buildRunJson, UnknownOverrideError } from './run-json.js';
-import { finishRun, settleAttempt } from './run-outcome.js';
+import { announceRunEnd, finishRun, settleAttempt } from './run-outcome.js';
 import { RUN_QUEUE_NAME, type RunJobData } from './run-queue.js';
 import { isFinalStatus } from './run-state.js';
 import type { RunStore } from './run-store.js';
@@ -71,7 +71,10 @@ export interface RunWorkerDeps {
   maxStalledCount?: number;
   /** Interval between reads of events.jsonl in ms (default `runs.pollSeconds`). */
   pollMs?: number;
-  /** Failure handling (report, restart policy, on-call) after a failed or lost attempt is stored: `handleRunFailure`. */
+  /**
+   * Failure handling (report, restart policy, on-call) after a failed or lost attempt is
+   * stored: `handleRunFailure`. Its report takes the place of the short outcome message.
+   */
   onRunFailure?: (input: RunFailureInput) => Promise<unknown>;
 }
 
@@ -106,8 +109,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
 
   if (isFinalStatus(run.status)) {
     // A re-delivery after the outcome was stored: make sure it was announced.
-    await thread.postOutcome(run, await readChartPoints(deps.hosts, run.vm, runDirOf(deps.config.vms[run.vm] ?? { workdir: '~/trainops' }, run.id), logger));
-    if (run.status === 'failed' || run.status === 'lost') await deps.onRunFailure?.(failureInputFromRecord(run));
+    await announceRunEnd(deps, run, logger, { vm: deps.config.vms[run.vm] ?? { workdir: '~/trainops' } });
     await queueDeployAfterTraining(deps, run, logger);
     return;
   }
@@ -117,7 +119,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
   const inputError = findInputError(run, recipe, vm);
   if (inputError || !vm || recipe?.kind !== 'train') {
     const failureMessage = inputError ? thread.translate(inputError.key, inputError.params) : undefined;
-    await deps.onRunFailure?.(failureInputFromRecord(await finishRun(deps, run, 'failed', { failureClass: 'config_error', failureMessage }, logger)));
+    await finishRun(deps, run, 'failed', { failureClass: 'config_error', failureMessage }, logger);
     throw new UnrecoverableError(`run #${runId}: recipe "${run.recipe}" or VM "${run.vm}" is not in the config, or the recipe is not a train recipe`);
   }
 
@@ -136,7 +138,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
   } catch (error) {
     if (error instanceof WaitingError) throw error;
     if (error instanceof UnknownOverrideError) {
-      await deps.onRunFailure?.(failureInputFromRecord(await finishRun(deps, run, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger)));
+      await finishRun(deps, run, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger);
       throw new UnrecoverableError(error.message);
     }
     const attemptsLeft = (job.opts.attempts ?? 1) - job.attemptsMade - 1;
@@ -144,8 +146,7 @@ export async function processRunJob(deps: RunWorkerDeps, job: Job<RunJobData>, t
     if (attemptsLeft <= 0) {
       const current = await store.require(runId);
       if (!isFinalStatus(current.status) && !current.launchedAt) {
-        const ended = await finishRun(deps, current, 'failed', { failureClass: 'unknown', failureMessage: (error as Error).message }, logger);
-        await deps.onRunFailure?.(failureInputFromRecord(ended));
+        await finishRun(deps, current, 'failed', { failureClass: 'unknown', failureMessage: (error as Error).message }, logger);
       }
     }
     throw error;
@@ -197,10 +198,16 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
   const launch = await launchRun(host, { runDir, codeDir, python: vm.python, runJson, gpus: vm.gpus, attempt: run.attempt });
   logger.info({ attached: launch.attached, pid: launch.pid }, launch.attached ? 'attached to the launched run' : 'run launched');
 
+  const launchedAt = clock.now().toISOString();
   run = await store.update(run.id, (stored) => ({
     status: 'running',
-    launchedAt: stored.launchedAt ?? clock.now().toISOString(),
-    startedAt: stored.startedAt ?? clock.now().toISOString(),
+    launchedAt: stored.launchedAt ?? launchedAt,
+    startedAt: stored.startedAt ?? launchedAt,
+    // The run's launchedAt belongs to the current attempt (a restart clears it), so a
+    // re-delivered job that attaches keeps the first launch time.
+    attempts: stored.attempts.map((entry) =>
+      entry.attempt === stored.attempt && !entry.launchedAt ? { ...entry, launchedAt: stored.launchedAt ?? launchedAt } : entry,
+    ),
   }));
   void thread.refreshRoot(run);
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { translator } from '../../src/bot/i18n.js';
-import { formatFailureReport, formatResumePoint, LOG_TAIL_CHARS, trimLogTail } from '../../src/jobs/failure-report.js';
+import { formatFailureReport, LOG_TAIL_CHARS, trimLogTail } from '../../src/jobs/failure-report.js';
+import { formatResumePoint } from '../../src/jobs/run-reporter.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 
 const zh = translator('zh-CN');
@@ -86,6 +87,28 @@ describe('formatFailureReport', () => {
     const blocks = JSON.stringify(formatFailureReport(zh, input).blocks);
     expect(blocks).toContain('run_restart');
     expect(blocks).toContain('run_logs');
+  });
+
+  it('carries the loss sparkline of the short outcome', () => {
+    const { text } = formatFailureReport(zh, { ...input, losses: [3, 2, 1.5, 1.2] });
+
+    expect(text).toContain('损失曲线：█▄▂▁');
+    expect(formatFailureReport(zh, input).text).not.toContain('损失曲线');
+  });
+
+  it('carries the stages of a chained run', () => {
+    const chained: RunRecord = {
+      ...run,
+      stages: [
+        { index: 0, count: 2, stage: 'sft', step: 50, loss: 1.5 },
+        { index: 1, count: 2, stage: 'grpo', step: 10, rewardMean: 0.25 },
+      ],
+    };
+    const { text } = formatFailureReport(zh, { ...input, run: chained });
+
+    expect(text).toContain(zh('rl.end.chain'));
+    expect(text).toContain('1.5');
+    expect(text).toContain('0.25');
   });
 
   it('reads in English', () => {

@@ -71,6 +71,10 @@ describe('run worker failure hand-off', () => {
         30_000,
       );
 
+      // The job has failed for good once the worker is done with the run, outcome included.
+      const job = await runtime.runQueue.getJob(`run-${run.id}-a1`);
+      for (let state = await job?.getState(); state !== 'failed'; state = await job?.getState()) await new Promise((resolve) => setTimeout(resolve, 100));
+
       const stored = await runtime.runStore.require(run.id);
       expect(stored.status).toBe('failed');
       expect(stored.failureClass).toBe('config_error');
@@ -80,6 +84,9 @@ describe('run worker failure hand-off', () => {
         .map((call) => String(call.body.text));
       expect(texts.filter((text) => text.includes('第 1 次尝试失败'))).toHaveLength(1);
       expect(texts.find((text) => text.includes('第 1 次尝试失败'))).toContain('配置错误');
+      // The report is the run's one final message: no short outcome besides it, and the on-call page.
+      expect(texts.filter((text) => text.startsWith('❌ 训练失败'))).toEqual([]);
+      expect(texts).toHaveLength(2);
     } finally {
       await runtime.close();
       await hosts.closeAll();
