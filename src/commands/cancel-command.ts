@@ -1,8 +1,7 @@
-import { isParseError, parseError } from './parse-error.js';
+import { hasTrainingProgress } from '../jobs/run-reporter.js';
 import { checkRunAction } from './permissions.js';
 import { defineCommand } from './registry.js';
-import { parseRunRef } from './run-ref.js';
-import { tokenize } from './tokenize.js';
+import { parseLoneRunRef } from './run-ref.js';
 
 /**
  * `/cancel [#id]`: the run's process gets SIGTERM (a queued run is dropped) and the
@@ -16,13 +15,7 @@ export const cancelCommand = defineCommand<CancelCommand>({
   name: 'cancel',
   aliases: ['取消', 'stop'],
   helpKey: 'core.help.cancel',
-  parse(text, ctx) {
-    const tokens = tokenize(text);
-    if (isParseError(tokens)) return tokens;
-    if (tokens.length > 1) return parseError('core.error.unexpected_word', { word: tokens[1]!.slice(0, 40) });
-    const runId = parseRunRef(tokens[0], ctx);
-    return isParseError(runId) ? runId : { runId };
-  },
+  parse: parseLoneRunRef,
   async handle(command, ctx, deps) {
     const run = await deps.runStore.get(command.runId);
     if (!run) {
@@ -44,7 +37,8 @@ export const cancelCommand = defineCommand<CancelCommand>({
     } else if (result.kind === 'already_ended') {
       await ctx.respond(ctx.t('runs.cancel.alreadyEnded', { id: run.id }));
     } else if (result.kind === 'signalled') {
-      await ctx.respond(ctx.t('core.cancel.signalled', { id: run.id }));
+      // Only a trainer that has reported a step saves a checkpoint before it exits.
+      await ctx.respond(ctx.t(hasTrainingProgress(result.run) ? 'core.cancel.signalled' : 'core.cancel.signalled_starting', { id: run.id }));
     } else {
       await ctx.respond(ctx.t('core.cancel.done', { id: run.id }));
     }

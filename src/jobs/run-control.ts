@@ -11,6 +11,7 @@ import { signalRun } from '../remote/launcher.js';
 import type { Clock } from './clock.js';
 import { runDirOf } from './run-dir.js';
 import { runJobId, type RunQueue } from './run-queue.js';
+import { cancelRequestedKey } from './run-reporter.js';
 import { isFinalStatus } from './run-state.js';
 import type { RunStore } from './run-store.js';
 import type { RunThread } from './run-thread.js';
@@ -83,9 +84,7 @@ export class RunControl {
       if (!requestedEarlier) run = await store.update(runId, (stored) => (stored.cancelRequestedBy === byUser ? { cancelRequestedBy: undefined } : undefined));
       return { kind: 'already_ended', run };
     }
-    // Before step 1 there is nothing to save, so the reply does not promise a checkpoint.
-    const requestedKey = (run.step ?? 0) > 0 ? 'runs.cancel.requested' : 'runs.cancel.requestedBeforeFirstStep';
-    await thread.postReply(run, `run:${run.id}:cancel:a${run.attempt}`, thread.translate(requestedKey, { user: byUser }));
+    await thread.postReply(run, `run:${run.id}:cancel:a${run.attempt}`, thread.translate(cancelRequestedKey(run), { user: byUser }));
     // TODO: escalate to KILL when the trainer has not ended a few minutes after TERM.
     return { kind: 'signalled', run };
   }

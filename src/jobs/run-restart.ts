@@ -97,6 +97,13 @@ export async function restartRun(deps: RestartDeps, request: RestartRequest): Pr
       // The new attempt's latest checkpoint is the one it resumes from until it saves its own,
       // so an automatic restart after a restart from scratch does not jump to an older attempt's.
       lastCheckpoint: point.kind === 'checkpoint' ? { step: point.step, path: point.path } : undefined,
+      // Progress belongs to the attempt that reported it: until the new one reports a step,
+      // the root shows where it resumes, with no ETA, and a cancel promises no checkpoint.
+      step: undefined,
+      loss: undefined,
+      stepRateOrigin: undefined,
+      lastStepTime: undefined,
+      lastProgress: undefined,
       endedAt: undefined,
       exitCode: undefined,
       failureClass: undefined,

@@ -20,6 +20,15 @@ describe('message catalogs', () => {
     expect(mismatched).toEqual([]);
   });
 
+  it('speak of stopping the trainer, not of signals', () => {
+    const keys = ['core.cancel.signalled', 'core.cancel.signalled_starting', 'core.button.cancel_confirm_text', 'runs.button.cancelConfirmText', 'runs.cancel.requestedStarting'];
+    for (const key of keys) {
+      expect(catalogs['zh-CN'][key], key).not.toMatch(/SIG|TERM/);
+      expect(catalogs.en[key], key).not.toMatch(/SIG|TERM/);
+    }
+    expect(translate('zh-CN', 'core.cancel.signalled', { id: 42 })).toBe('已通知 #42 的训练进程停止：它会先保存检查点再退出，线程里随后会显示“已取消”。');
+  });
+
   it('have help for every registered command', () => {
     for (const spec of createCommandRegistry().list()) {
       expect(catalogs['zh-CN'][spec.helpKey], spec.helpKey).toBeDefined();

@@ -4,7 +4,17 @@ import { findMissingKeys, translator } from '../../src/bot/i18n.js';
 import { renderLossChart, stepTicks } from '../../src/jobs/loss-chart.js';
 import { runDetail, runLine } from '../../src/commands/run-summary.js';
 import { configSchema } from '../../src/config/schema.js';
-import { estimateRemainingMs, formatDuration, formatEndReason, formatFinalMessage, formatOutboxItem, formatThreadRoot, runStatusLabel } from '../../src/jobs/run-reporter.js';
+import {
+  cancelRequestedKey,
+  estimateRemainingMs,
+  formatDuration,
+  formatEndReason,
+  formatFinalMessage,
+  formatOutboxItem,
+  formatThreadRoot,
+  runningTime,
+  runStatusLabel,
+} from '../../src/jobs/run-reporter.js';
 import { canTransition } from '../../src/jobs/run-state.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 import { sparkline } from '../../src/jobs/sparkline.js';
@@ -61,6 +71,122 @@ describe('formatThreadRoot', () => {
 
   it('formats in English', () => {
     expect(formatThreadRoot(run, en).text).toBe('Training #42 · medical-phi4 @ yanshiyiliao · 🏃 Running');
+  });
+});
+
+describe('formatThreadRoot after a restart', () => {
+  /** Attempt 2 of `run` as a restart stores it: resuming from checkpoint-150, with the last attempt's progress cleared. */
+  const restarted: RunRecord = {
+    ...run,
+    status: 'syncing',
+    attempt: 2,
+    resumeFrom: '/runs/42/output/checkpoint-150',
+    lastCheckpoint: { step: 150, path: '/runs/42/output/checkpoint-150' },
+    step: undefined,
+    loss: undefined,
+    stepRateOrigin: undefined,
+    lastStepTime: undefined,
+  };
+
+  it('shows where the attempt resumes', () => {
+    const text = JSON.stringify(formatThreadRoot(restarted, zh).blocks);
+
+    expect(text).toContain('*恢复*：正在从第 150 步的检查点 checkpoint-150 恢复');
+    expect(text).toContain('*步数*：150 / 1000');
+    expect(text).toContain('*尝试*：第 2 次');
+    expect(text).toContain('正在同步代码');
+  });
+
+  it('shows no stale ETA or loss', () => {
+    // A record restarted before progress was cleared still carries the old step rate.
+    const stale = { ...restarted, loss: 1.23456, stepRateOrigin: run.stepRateOrigin, lastStepTime: run.lastStepTime, maxSteps: 1000 };
+    const text = JSON.stringify(formatThreadRoot(stale, zh).blocks);
+
+    expect(text).toContain('*预计剩余*：—');
+    expect(text).toContain('*损失*：—');
+    expect(text).not.toContain('1 小时 20 分');
+  });
+
+  it('resumes from scratch', () => {
+    const text = JSON.stringify(formatThreadRoot({ ...restarted, resumeFrom: 'scratch', lastCheckpoint: undefined }, en).blocks);
+
+    expect(text).toContain('*Resume*: starting from scratch');
+    expect(text).toContain('*Step*: 0 / 1000');
+  });
+
+  it('shows progress once the attempt reports a step', () => {
+    const stepped = { ...restarted, status: 'running' as const, step: 160, loss: 1.1, stepRateOrigin: { step: 151, time: '2026-12-07T10:00:00+08:00' }, lastStepTime: '2026-12-07T10:01:30+08:00' };
+    const text = JSON.stringify(formatThreadRoot(stepped, zh).blocks);
+
+    expect(text).not.toContain('*恢复*');
+    expect(text).toContain('*步数*：160 / 1000');
+    expect(text).toContain('*预计剩余*：2 小时 20 分');
+  });
+
+  it('drops the resume line once the attempt ends', () => {
+    const text = JSON.stringify(formatThreadRoot({ ...restarted, status: 'cancelled' }, zh).blocks);
+
+    expect(text).not.toContain('*恢复*');
+  });
+});
+
+describe('cancelRequestedKey', () => {
+  it.each([
+    ['no step read yet', { step: undefined }, 'runs.cancel.requestedStarting'],
+    ['step 0', { step: 0 }, 'runs.cancel.requestedStarting'],
+    ['training at step 5', { step: 5 }, 'runs.cancel.requested'],
+  ] as const)('picks the reply for %s', (_name, fields, key) => {
+    expect(cancelRequestedKey(fields)).toBe(key);
+  });
+
+  it('promises no checkpoint in the starting reply', () => {
+    expect(zh('runs.cancel.requestedStarting', { user: 'U1' })).not.toContain('保存检查点');
+    expect(zh('runs.cancel.requestedStarting', { user: 'U1' })).not.toContain('第一步');
+    expect(en('runs.cancel.requestedStarting', { user: 'U1' })).not.toContain('checkpoint');
+  });
+});
+
+describe('runningTime', () => {
+  const twoAttempts: RunRecord = {
+    ...run,
+    status: 'succeeded',
+    attempt: 2,
+    startedAt: '2026-12-07T09:00:00+08:00',
+    endedAt: '2026-12-07T14:00:00+08:00',
+    attempts: [
+      { attempt: 1, startedAt: '2026-12-07T09:00:00+08:00', launchedAt: '2026-12-07T09:01:00+08:00', endedAt: '2026-12-07T10:01:00+08:00', startedBy: 'U0ALICE01', status: 'cancelled' },
+      // Restarted three hours after the cancel.
+      { attempt: 2, startedAt: '2026-12-07T13:00:00+08:00', launchedAt: '2026-12-07T13:30:00+08:00', endedAt: '2026-12-07T14:00:00+08:00', startedBy: 'U0ALICE01', status: 'succeeded' },
+    ],
+  };
+
+  it('sums the running spans of the attempts', () => {
+    expect(runningTime(twoAttempts)).toEqual({ ms: 90 * 60_000, attempts: 2 });
+  });
+
+  it('skips an attempt that never launched', () => {
+    const unlaunched = { ...twoAttempts, attempts: [twoAttempts.attempts[0]!, { ...twoAttempts.attempts[1]!, launchedAt: undefined }] };
+
+    expect(runningTime(unlaunched)).toEqual({ ms: 60 * 60_000, attempts: 1 });
+  });
+
+  it('falls back to the run start without launch times', () => {
+    expect(runningTime({ ...twoAttempts, attempts: [] })).toEqual({ ms: 5 * 3600_000, attempts: 1 });
+    expect(runningTime({ ...twoAttempts, attempts: [], endedAt: undefined })).toBeUndefined();
+  });
+
+  it('says the duration adds up attempts', () => {
+    const final = formatFinalMessage({ run: { ...twoAttempts, outputPath: '/o' }, losses: [], lostAfterSeconds: 600 }, zh);
+    const english = formatFinalMessage({ run: { ...twoAttempts, outputPath: '/o' }, losses: [], lostAfterSeconds: 600 }, en);
+
+    expect(final.text).toContain('用时 1 小时 30 分（2 次尝试的运行时间之和）');
+    expect(english.text).toContain('in 1 h 30 min (running time of 2 attempts)');
+  });
+
+  it('says a cancelled resumed attempt stopped at its checkpoint', () => {
+    const cancelled = { ...run, status: 'cancelled' as const, attempt: 2, step: undefined, lastCheckpoint: { step: 150, path: '/o/checkpoint-150' } };
+
+    expect(formatFinalMessage({ run: cancelled, losses: [], lostAfterSeconds: 600 }, zh).text).toContain('停在第 150 步');
   });
 });
 

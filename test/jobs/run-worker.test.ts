@@ -12,7 +12,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
-import { formatLoss } from '../../src/jobs/run-reporter.js';
+import { translator } from '../../src/bot/i18n.js';
+import { formatDuration, formatLoss, runningTime } from '../../src/jobs/run-reporter.js';
 import { enqueueRun } from '../../src/jobs/run-queue.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from '../../src/jobs/runtime.js';
@@ -123,6 +124,29 @@ describe('run worker end to end', () => {
       if (Date.now() > deadline) throw new Error(`run #${runId} still ${run.status} after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+  }
+
+  /** Waits until the worker is done with the run's job for `attempt`, final message included. */
+  async function waitForJobEnd(runtime: JobsRuntime, run: RunRecord, attempt = 1, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const job = await runtime.runQueue.getJob(`run-${run.id}-a${attempt}`);
+    for (let state = await job?.getState(); state !== 'completed' && state !== 'failed'; state = await job?.getState()) {
+      if (Date.now() > deadline) throw new Error(`job of run #${run.id} attempt ${attempt} still ${String(state)} after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** Thread replies that end an attempt: the failure report or a short outcome. */
+  function finalMessages(run: RunRecord): string[] {
+    return threadReplies(run).filter((text) => /^(❌|⚠️ #|⚠️ 与虚拟机|🛑|✅)/.test(text));
+  }
+
+  /** Blocks of every chat.update of the run's thread root, in order, as JSON. */
+  function rootUpdates(run: RunRecord): string[] {
+    return slack
+      .callsOf('chat.update')
+      .filter((call) => call.status === 200 && call.body.channel === CHANNEL && call.body.ts === run.threadTs)
+      .map((call) => JSON.stringify(call.body.blocks));
   }
 
   function threadReplies(run: RunRecord): string[] {
@@ -308,11 +332,26 @@ describe('run worker end to end', () => {
 
     const restarted = await runtime.failures.restartPort.restart({ runId: run.id, from: { kind: 'latest' }, actor: 'U0ALICE01' });
     expect(restarted.outcome).toBe('restarted');
+    const checkpointStep = restarted.outcome === 'restarted' && restarted.point.kind === 'checkpoint' ? restarted.point.step : undefined;
+    // Until attempt 2 reports a step, the root shows where it resumes instead of attempt 1's progress.
+    const resumeLine = `*恢复*：正在从第 ${String(checkpointStep)} 步的检查点 checkpoint-${String(checkpointStep)} 恢复`;
+    await slack.waitFor(() => rootUpdates(run).some((blocks) => blocks.includes(resumeLine)));
+    const resuming = rootUpdates(run).find((blocks) => blocks.includes(resumeLine));
+    expect(resuming).toContain(`*步数*：${String(checkpointStep)} / 10`);
+    expect(resuming).toContain('*预计剩余*：—');
+    expect(resuming).toContain('*损失*：—');
     const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
+    await waitForJobEnd(runtime, run, 2);
 
     expect(ended.status).toBe('succeeded');
     expect(ended.step).toBe(10);
     expect(ended.attempts.map((attempt) => attempt.status)).toEqual(['cancelled', 'succeeded']);
+    // The duration adds up both attempts' running time, without the time between them.
+    expect(ended.attempts.every((attempt) => attempt.launchedAt !== undefined)).toBe(true);
+    const running = runningTime(ended);
+    expect(running?.attempts).toBe(2);
+    expect(threadReplies(run).find((text) => text.startsWith('✅'))).toContain(`用时 ${formatDuration(running?.ms ?? NaN, translator('zh-CN'))}（2 次尝试的运行时间之和）`);
+    expect(rootUpdates(run).at(-1)).not.toContain('*恢复*');
     expect(await countLaunches(run.id)).toBe(2);
     expect(threadReplies(run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
     expect(progressSteps(run).at(-1)).toBe(10);
@@ -341,11 +380,15 @@ describe('run worker end to end', () => {
       trainerPid = Number(await readFile(path.join(workdir, 'runs', run.id, 'pid'), 'utf8'));
       await doomed.stop();
       const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
-      await slack.waitFor(() => threadReplies(run).some((text) => text.startsWith('⚠️ 与虚拟机')));
+      await waitForJobEnd(runtime, run);
 
       expect(ended.status).toBe('lost');
       expect(ended.failureClass).toBe('unreachable');
       expect(threadReplies(run)).toContain('⚠️ 连接中断，正在重连（虚拟机 gpu1）…');
+      // The failure report is the one final message; the short "lost" outcome is not posted besides it.
+      const finals = finalMessages(run);
+      expect(finals).toHaveLength(1);
+      expect(finals[0]).toMatch(new RegExp(`^⚠️ #${run.id} 第 1 次尝试失联：`));
     } finally {
       // The detached trainer outlives its sshd; stop its process group here.
       if (trainerPid) {
@@ -403,6 +446,8 @@ describe('run worker end to end', () => {
     expect((await runtime.runQueue.getJob(`run-${run.id}-a1`))?.attemptsMade).toBe(1);
     await slack.waitFor(() => threadReplies(run).some((text) => text.startsWith('❌')));
     expect(threadReplies(run).find((text) => text.startsWith('❌'))).toContain('配置里没有配方 no-such-recipe');
+    // One final message: the failure report, with no short outcome besides it.
+    expect(finalMessages(run)).toEqual([expect.stringMatching(new RegExp(`^❌ #${run.id} 第 1 次尝试失败：配置错误`))]);
   });
 
   it('cancels a queued run at once', async () => {

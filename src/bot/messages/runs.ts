@@ -32,14 +32,14 @@ export const runsMessages: CatalogPair = {
     'runs.root.startedBy': '*发起人*：<@{user}>',
     'runs.root.overrides': '*覆盖参数*：{overrides}',
     'runs.root.attempt': '*尝试*：第 {attempt} 次',
-    'runs.root.stage': '*阶段*：{stage}（{index}/{count}）',
+    'runs.root.resuming': '*恢复*：正在{from}',
     'runs.root.unknown': '—',
 
     'runs.button.cancel': '取消',
     'runs.button.restart': '重启',
     'runs.button.logs': '日志',
     'runs.button.cancelConfirmTitle': '取消训练？',
-    'runs.button.cancelConfirmText': '训练会先保存检查点再停止。',
+    'runs.button.cancelConfirmText': '训练会停止；已开始训练的话，会先保存检查点再退出。',
     'runs.button.confirm': '确定',
     'runs.button.deny': '再想想',
 
@@ -70,7 +70,7 @@ export const runsMessages: CatalogPair = {
     'runs.error.unknownVm': '配置里没有虚拟机 {vm}，请检查 vms 或换一台。',
 
     'runs.cancel.requested': '<@{user}> 请求取消，训练正在保存检查点…',
-    'runs.cancel.requestedBeforeFirstStep': '<@{user}> 请求取消，训练还没开始第一步，正在停止…',
+    'runs.cancel.requestedStarting': '<@{user}> 请求取消，已通知训练进程停止。还没收到训练进度（进程可能还在准备），它会尽快退出…',
     'runs.cancel.alreadyEnded': '#{id} 已经结束，无需取消。',
     'runs.cancel.notActive': '#{id} 已经结束（{status}），无需取消。',
     'runs.cancel.notLaunched': '#{id} 还没启动训练进程，已直接取消。',
@@ -95,6 +95,7 @@ export const runsMessages: CatalogPair = {
     'runs.duration.minutes': '{m} 分 {s} 秒',
     'runs.duration.hours': '{h} 小时 {m} 分',
     'runs.duration.days': '{d} 天 {h} 小时',
+    'runs.duration.attempts': '{duration}（{count} 次尝试的运行时间之和）',
   },
   en: {
     'runs.status.queued': 'Queued',
@@ -126,14 +127,14 @@ export const runsMessages: CatalogPair = {
     'runs.root.startedBy': '*Started by*: <@{user}>',
     'runs.root.overrides': '*Overrides*: {overrides}',
     'runs.root.attempt': '*Attempt*: {attempt}',
-    'runs.root.stage': '*Stage*: {stage} ({index}/{count})',
+    'runs.root.resuming': '*Resume*: {from}',
     'runs.root.unknown': '—',
 
     'runs.button.cancel': 'Cancel',
     'runs.button.restart': 'Restart',
     'runs.button.logs': 'Logs',
     'runs.button.cancelConfirmTitle': 'Cancel this run?',
-    'runs.button.cancelConfirmText': 'The trainer saves a checkpoint before it stops.',
+    'runs.button.cancelConfirmText': 'The run stops; once training has started, it saves a checkpoint first.',
     'runs.button.confirm': 'Yes',
     'runs.button.deny': 'No',
 
@@ -164,7 +165,8 @@ export const runsMessages: CatalogPair = {
     'runs.error.unknownVm': 'VM {vm} is not in the config; check `vms` or pick another VM.',
 
     'runs.cancel.requested': '<@{user}> requested cancellation; the trainer is saving a checkpoint…',
-    'runs.cancel.requestedBeforeFirstStep': '<@{user}> requested cancellation; training had not reached its first step and is stopping…',
+    'runs.cancel.requestedStarting':
+      '<@{user}> requested cancellation; the trainer was asked to stop. No training progress has been read yet (it may still be preparing), so it exits as soon as it can…',
     'runs.cancel.alreadyEnded': '#{id} has already ended; nothing to cancel.',
     'runs.cancel.notActive': '#{id} has already ended ({status}); nothing to cancel.',
     'runs.cancel.notLaunched': '#{id} had not launched its trainer yet and is cancelled.',
@@ -189,5 +191,6 @@ export const runsMessages: CatalogPair = {
     'runs.duration.minutes': '{m} min {s} s',
     'runs.duration.hours': '{h} h {m} min',
     'runs.duration.days': '{d} d {h} h',
+    'runs.duration.attempts': '{duration} (running time of {count} attempts)',
   },
 };
