@@ -1,5 +1,6 @@
 import type { ParseContext } from './context.js';
-import { parseError, type ParseError } from './parse-error.js';
+import { isParseError, parseError, type ParseError } from './parse-error.js';
+import { tokenize } from './tokenize.js';
 
 /**
  * A run reference as people write it: `#42`, `42`, `＃42` (full-width, normalized by the
@@ -18,4 +19,13 @@ export function parseRunRef(token: string | undefined, ctx: ParseContext): strin
   const match = RUN_REF.exec(token);
   if (!match) return parseError('core.error.run_id_invalid', { value: token.length > 40 ? `${token.slice(0, 40)}…` : token });
   return String(Number(match[1]));
+}
+
+/** Parses the text of a command that takes at most one run reference and nothing else, such as `/status #42`. */
+export function parseLoneRunRef(text: string, ctx: ParseContext): { runId: string } | ParseError {
+  const tokens = tokenize(text);
+  if (isParseError(tokens)) return tokens;
+  if (tokens.length > 1) return parseError('core.error.unexpected_word', { word: tokens[1]!.slice(0, 40) });
+  const runId = parseRunRef(tokens[0], ctx);
+  return isParseError(runId) ? runId : { runId };
 }

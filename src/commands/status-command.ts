@@ -1,9 +1,7 @@
 import { actions, button, header, RUN_ACTIONS, section } from '../bot/blocks.js';
-import { isParseError, parseError } from './parse-error.js';
 import { defineCommand } from './registry.js';
-import { parseRunRef } from './run-ref.js';
+import { parseLoneRunRef } from './run-ref.js';
 import { runDetail } from './run-summary.js';
-import { tokenize } from './tokenize.js';
 import { isActiveStatus } from '../jobs/run-state.js';
 
 /** `/status [#id]`: one run's state, progress and outcome, ephemerally. */
@@ -15,13 +13,7 @@ export const statusCommand = defineCommand<StatusCommand>({
   name: 'status',
   aliases: ['状态'],
   helpKey: 'core.help.status',
-  parse(text, ctx) {
-    const tokens = tokenize(text);
-    if (isParseError(tokens)) return tokens;
-    if (tokens.length > 1) return parseError('core.error.unexpected_word', { word: tokens[1]!.slice(0, 40) });
-    const runId = parseRunRef(tokens[0], ctx);
-    return isParseError(runId) ? runId : { runId };
-  },
+  parse: parseLoneRunRef,
   async handle(command, ctx, deps) {
     const run = await deps.runStore.get(command.runId);
     if (!run) {
