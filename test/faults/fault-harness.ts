@@ -3,35 +3,27 @@
  * trainer on tiny-random-phi3, the fake Slack Web API, and the jobs runtime with its
  * failure handling. Each test gets its own key prefix, queue and VM workdir.
  */
-import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { pino } from 'pino';
-
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
-import { enqueueRun } from '../../src/jobs/run-queue.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
-import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from '../../src/jobs/runtime.js';
+import type { JobsRuntime } from '../../src/jobs/runtime.js';
 import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
-import { HostPool } from '../../src/remote/host-pool.js';
 import type { VmControl } from '../../src/remote/vm-control.js';
 import type { FakeSlack } from '../support/fake-slack.js';
+import { startTestJobsRuntime, submitRun } from '../support/jobs-runtime.js';
 import { uniquePrefix, type TestRedis } from '../support/redis.js';
 import { vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { PYTHON, SAMPLE_DATASET } from '../support/trainer-env.js';
 
-export const REPO = path.resolve(import.meta.dirname, '../..');
-export const SAMPLE = path.join(REPO, 'python/trainops_trainer/samples/medical_sample.jsonl');
-export const PYTHON = execFileSync('bash', [path.join(REPO, 'scripts/python-env.sh')], { encoding: 'utf8' }).trim();
+export { ANNOUNCER_OPTIONS, threadReplies, waitForRun, WORKER_OPTIONS } from '../support/jobs-runtime.js';
+export { REPO } from '../support/trainer-env.js';
+
 export const CHANNEL = 'C0FAULT01';
 export const OWNER = 'U0OWNER01';
 export const ONCALL = ['U0ONCALL1', 'U0ONCALL2'];
-export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-/** Short locks so a killed worker's job is re-delivered within seconds. */
-export const WORKER_OPTIONS: JobsRuntimeDeps['worker'] = { lockDuration: 4000, stalledInterval: 1000, pollMs: 200 };
-export const ANNOUNCER_OPTIONS: JobsRuntimeDeps['announcer'] = { channelIntervalMs: 20, updateIntervalMs: 100, claimTtlMs: 3000 };
 /** Fast enough to end in seconds, slow enough to act between checkpoints. */
 export const TRAIN_OPTIONS = { logging_steps: 1, batch_size: 2, max_steps: 20, save_steps: 5, step_delay_seconds: 0.3 };
 
@@ -73,7 +65,7 @@ export function faultConfig(options: FaultConfigOptions): Config {
       demo: {
         kind: 'train',
         model: 'tiny-random-phi3',
-        dataset: options.dataset ?? SAMPLE,
+        dataset: options.dataset ?? SAMPLE_DATASET,
         format: 'medical-r1',
         hyperparameters: { ...TRAIN_OPTIONS, ...options.hyperparameters },
         overrides: { nan_at: { field: 'debug_nan_at_step', type: 'integer', min: 1, max: 100000 } },
@@ -86,47 +78,11 @@ export function faultConfig(options: FaultConfigOptions): Config {
 }
 
 export function startFaultRuntime(config: Config, redis: TestRedis, slack: FakeSlack, vmControl: VmControl = new AlwaysOnVmControl(), queueName = uniquePrefix('runs')) {
-  const hosts = new HostPool(config.vms, logger);
-  const runtime = createJobsRuntime({
-    config,
-    redisUrl: redis.url,
-    chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
-    hosts,
-    vmControl,
-    logger,
-    queueName,
-    worker: WORKER_OPTIONS,
-    announcer: ANNOUNCER_OPTIONS,
-  });
-  const close = async () => {
-    await runtime.close();
-    await hosts.closeAll();
-  };
-  return { runtime, hosts, close, queueName };
+  return startTestJobsRuntime({ config, redis, slack, vmControl, queueName });
 }
 
 export async function createRun(runtime: JobsRuntime, vm: string, overrides: RunRecord['overrides'] = {}): Promise<RunRecord> {
-  const run = await runtime.runStore.create({ kind: 'train', recipe: 'demo', vm, userId: OWNER, channel: CHANNEL, overrides });
-  const rooted = await runtime.runThread.postThreadRoot(run);
-  await enqueueRun(runtime.runQueue, rooted);
-  return rooted;
-}
-
-export async function waitForRun(runtime: JobsRuntime, runId: string, done: (run: RunRecord) => boolean, timeoutMs = 180_000): Promise<RunRecord> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const run = await runtime.runStore.require(runId);
-    if (done(run)) return run;
-    if (Date.now() > deadline) throw new Error(`run #${runId} still ${run.status} (attempt ${run.attempt}) after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-export function threadReplies(slack: FakeSlack, run: RunRecord): string[] {
-  return slack
-    .callsOf('chat.postMessage')
-    .filter((call) => call.status === 200 && call.body.channel === CHANNEL && call.body.thread_ts === run.threadTs)
-    .map((call) => String(call.body.text));
+  return submitRun(runtime, { kind: 'train', recipe: 'demo', vm, userId: OWNER, channel: CHANNEL, overrides });
 }
 
 export function runDirOn(config: Config, vmName: string, runId: string): string {
@@ -155,7 +111,7 @@ export async function countLaunches(config: Config, vmName: string, runId: strin
 
 /** Writes the sample rows without one column, for the data error case. */
 export async function writeRowsWithout(column: string, target: string): Promise<void> {
-  const rows = (await readFile(SAMPLE, 'utf8')).split('\n').filter(Boolean);
+  const rows = (await readFile(SAMPLE_DATASET, 'utf8')).split('\n').filter(Boolean);
   const stripped = rows.map((line) => {
     const row = JSON.parse(line) as Record<string, unknown>;
     delete row[column];
