@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 
-import type { OutgoingMessage, PostedMessage } from '../bot/chat-port.js';
 import type { Translate } from '../bot/i18n.js';
 import type { Config } from '../config/schema.js';
 import { isConnectionError } from '../remote/errors.js';
 import type { Host, HostProvider } from '../remote/host.js';
 import { readRunStatus, signalRun } from '../remote/launcher.js';
+import type { Announcer } from './announcer.js';
 import type { Clock } from './clock.js';
 import { runDirOf } from './run-dir.js';
 import {
@@ -18,6 +18,7 @@ import {
   type RestartPointError,
 } from './restart-point.js';
 import { runJobId, type RunQueue } from './run-queue.js';
+import { formatThreadRoot } from './run-reporter.js';
 import { chainStageFolders } from './run-stages.js';
 import { isActiveStatus } from './run-state.js';
 import type { RunStore } from './run-store.js';
@@ -35,7 +36,7 @@ export interface RestartDeps {
   config: Config;
   store: RunStore;
   queue: RunQueue;
-  announcer: { post(key: string, message: OutgoingMessage): Promise<PostedMessage> };
+  announcer: Pick<Announcer, 'post' | 'updateRoot'>;
   clock: Clock;
   logger: Logger;
   t: Translate;
@@ -124,9 +125,23 @@ export async function restartRun(deps: RestartDeps, request: RestartRequest): Pr
     ? request.announcement(updated, fromText)
     : deps.t('restart.announce', { runId: updated.id, attempt: nextAttempt, user: request.actor, from: fromText });
   await deps.announcer.post(`run:${updated.id}:restart:a${nextAttempt}`, { channel: updated.channel, threadTs: updated.threadTs, text });
+  showRestartInRoot(deps, updated);
 
   logger.info({ runId: updated.id, attempt: nextAttempt, actor: request.actor, resumeFrom }, 'run restarted');
   return { outcome: 'restarted', run: updated, point, fromText };
+}
+
+/**
+ * Shows the new attempt in the thread root at once (where it resumes, no ETA). The
+ * worker updates the root again when the job runs, which a delayed automatic restart
+ * puts off by its wait. A failed update is logged: the next refresh sends the latest state.
+ */
+function showRestartInRoot(deps: RestartDeps, run: RunRecord): void {
+  if (!run.threadTs) return;
+  // Not awaited: chat.update may wait for the process's update budget, and the restart must not.
+  void deps.announcer
+    .updateRoot({ channel: run.channel, ts: run.threadTs }, formatThreadRoot(run, deps.t))
+    .catch((error: unknown) => deps.logger.warn({ err: error, runId: run.id, threadTs: run.threadTs }, 'thread root update after restart failed'));
 }
 
 /**

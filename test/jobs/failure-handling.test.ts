@@ -262,6 +262,36 @@ describe('restartRun', () => {
     expect(stored.lastCheckpoint).toBeUndefined();
   });
 
+  it('shows the restart in the root', async () => {
+    const harness = await setUp();
+    const root = await harness.failures.failureDeps.announcer.post(uniquePrefix('root'), { channel: 'CRUNS', text: 'root' });
+    const run = await runningRun(harness, root.ts);
+    await harness.store.update(run.id, () => ({
+      status: 'cancelled',
+      step: 12,
+      maxSteps: 40,
+      loss: 1.5,
+      stepRateOrigin: { step: 1, time: '2026-12-07T09:00:00Z' },
+      lastStepTime: '2026-12-07T09:11:00Z',
+    }));
+
+    const outcome = await restartRun(harness.failures.failureDeps, { runId: run.id, from: { kind: 'latest' }, actor: 'UCAROL' });
+    const rootBlocks = (): string => JSON.stringify(slack.messages.get(`CRUNS:${root.ts}`)?.blocks ?? []);
+    await slack.waitFor(() => rootBlocks().includes('*恢复*：正在从第 10 步的检查点 checkpoint-10 恢复'));
+
+    expect(outcome.outcome).toBe('restarted');
+    expect(rootBlocks()).toContain('正在重启');
+    expect(rootBlocks()).toContain('*步数*：10 / 40');
+    expect(rootBlocks()).toContain('*预计剩余*：—');
+    expect(rootBlocks()).toContain('*损失*：—');
+    const stored = await harness.store.require(run.id);
+    expect(stored.step).toBeUndefined();
+    expect(stored.loss).toBeUndefined();
+    expect(stored.stepRateOrigin).toBeUndefined();
+    expect(stored.lastStepTime).toBeUndefined();
+    expect(stored.maxSteps).toBe(40);
+  });
+
   it('rejects a running run', async () => {
     const harness = await setUp();
     const run = await runningRun(harness, '113.0001');

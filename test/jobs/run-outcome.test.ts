@@ -1,5 +1,5 @@
 /**
- * The final message of an ended attempt: the failure report stands in for the short
+ * The final message of an ended attempt: the failure report replaces the short
  * outcome, and every path posts exactly one of them. Real Redis, the real runtime's
  * store, thread and failure handling, and the fake Slack Web API.
  */
@@ -75,7 +75,7 @@ const DATA_ERROR_FACTS = {
   logTail: 'KeyError: answer',
 };
 
-/** A running run with a thread root, ended with `status` the way the worker stores it. */
+/** Creates a running run with a thread root and ends it with `status`, the way the worker stores it. */
 async function endedRun(status: RunStatus, patch: Partial<RunRecord>): Promise<RunRecord> {
   const created = await runtime.runStore.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'UOWNER1', channel: CHANNEL, overrides: {} });
   const rooted = await runtime.runThread.postThreadRoot(created);
@@ -94,7 +94,7 @@ function threadTexts(run: RunRecord): string[] {
     .map((call) => String(call.body.text));
 }
 
-/** Thread replies that end the attempt: the failure report or a short outcome; on-call pages are not counted. */
+/** Returns the thread replies that end the attempt: the failure report or a short outcome, but no on-call page. */
 function finalMessages(run: RunRecord): string[] {
   return threadTexts(run).filter((text) => /^(❌|⚠️|🛑|✅)/.test(text));
 }

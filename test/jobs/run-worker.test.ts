@@ -136,12 +136,12 @@ describe('run worker end to end', () => {
     }
   }
 
-  /** Thread replies that end an attempt: the failure report or a short outcome. */
+  /** Returns the thread replies that end an attempt: the failure report or a short outcome. */
   function finalMessages(run: RunRecord): string[] {
     return threadReplies(run).filter((text) => /^(❌|⚠️ #|⚠️ 与虚拟机|🛑|✅)/.test(text));
   }
 
-  /** Blocks of every chat.update of the run's thread root, in order, as JSON. */
+  /** Returns the blocks of every chat.update of the run's thread root, in order, as JSON. */
   function rootUpdates(run: RunRecord): string[] {
     return slack
       .callsOf('chat.update')
@@ -385,7 +385,7 @@ describe('run worker end to end', () => {
       expect(ended.status).toBe('lost');
       expect(ended.failureClass).toBe('unreachable');
       expect(threadReplies(run)).toContain('⚠️ 连接中断，正在重连（虚拟机 gpu1）…');
-      // The failure report is the one final message; the short "lost" outcome is not posted besides it.
+      // The failure report is the one final message, so the short "lost" outcome is not posted.
       const finals = finalMessages(run);
       expect(finals).toHaveLength(1);
       expect(finals[0]).toMatch(new RegExp(`^⚠️ #${run.id} 第 1 次尝试失联：`));
