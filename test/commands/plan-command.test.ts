@@ -1,59 +1,31 @@
 import { readFileSync } from 'node:fs';
 
-import { Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { translator } from '../../src/bot/i18n.js';
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import type { CommandContext, Reply } from '../../src/commands/context.js';
 import type { HandlerDeps } from '../../src/commands/deps.js';
 import { isParseError } from '../../src/commands/parse-error.js';
 import { announcePlanLink, handlePlanImportAction, planCommand } from '../../src/commands/plan-command.js';
 import { trainCommand } from '../../src/commands/train-command.js';
-import { loadConfig } from '../../src/config/load.js';
 import type { Locale } from '../../src/config/schema.js';
-import { ManualClock } from '../../src/jobs/clock.js';
-import { createPlanRuntime, type PlanRuntime } from '../../src/jobs/plan-runtime.js';
-import { RunStore } from '../../src/jobs/run-store.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+import { startPlanHarness, type PlanHarness } from '../support/plan-harness.js';
+import { uniquePrefix } from '../support/redis.js';
 
-let redisServer: TestRedis;
-let slack: FakeSlack;
-let redis: Redis;
-const runtimes: PlanRuntime[] = [];
+let harness: PlanHarness;
 const weeklyMessage = readFileSync(new URL('../fixtures/weekly-plan.txt', import.meta.url), 'utf8');
 
 beforeAll(async () => {
-  redisServer = await startRedis();
-  slack = await startFakeSlack();
-  redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  harness = await startPlanHarness();
 });
 
 afterAll(async () => {
-  for (const runtime of runtimes) await runtime.close();
-  redis.disconnect();
-  await slack.stop();
-  await redisServer.stop();
+  await harness?.stop();
 });
 
 async function setUp() {
-  const config = { ...loadConfig('config/trainops.example.yaml'), redisPrefix: uniquePrefix('plancmd') };
   // Monday morning in Shanghai, when the team writes its plan.
-  const clock = new ManualClock('2026-11-30T09:10:00+08:00');
-  const logger = pino({ level: 'silent' });
-  const chat = new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url });
-  const runStore = new RunStore(redis, config.redisPrefix, clock);
-  const plan = createPlanRuntime({
-    config,
-    redisUrl: redisServer.url,
-    chat,
-    runs: runStore,
-    logger,
-    clock,
-  });
-  runtimes.push(plan);
+  const { plan, config, clock, runStore, chat, logger } = harness.startPlanRuntime({ prefix: uniquePrefix('plancmd'), now: '2026-11-30T09:10:00+08:00' });
   // Only the fields the plan handlers read; the other ports belong to other commands.
   const deps = { config, clock, logger, chat, translate: translator, plan: plan.ports } as unknown as HandlerDeps;
   const replies: Reply[] = [];
@@ -228,7 +200,7 @@ describe('announcePlanLink', () => {
     const text = await announcePlanLink(queued, context(), deps);
 
     expect(text).toBe('配方和 VM 与计划 2.1「训练医疗 phi4」一致，已自动关联（截止 12月2日 周三 18:00）。');
-    const thread = slack.callsOf('chat.postMessage').filter((call) => call.body.thread_ts === '7777.0001');
+    const thread = harness.slack.callsOf('chat.postMessage').filter((call) => call.body.thread_ts === '7777.0001');
     expect(thread.map((call) => call.body.text)).toEqual([text]);
   });
 

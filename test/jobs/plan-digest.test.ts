@@ -1,34 +1,22 @@
 import { TZDate } from '@date-fns/tz';
-import { Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { translator } from '../../src/bot/i18n.js';
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import type { PlanItem } from '../../src/commands/plan-types.js';
-import { configSchema, type Config } from '../../src/config/schema.js';
 import { ManualClock } from '../../src/jobs/clock.js';
 import { buildDigest, DIGEST_SCHEDULER_IDS } from '../../src/jobs/plan-digest.js';
 import { PlanStore } from '../../src/jobs/plan-store.js';
-import { PlanJobs } from '../../src/jobs/plan-worker.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+import { planTestConfig, startPlanHarness, type PlanHarness } from '../support/plan-harness.js';
+import { uniquePrefix } from '../support/redis.js';
 
-let redisServer: TestRedis;
-let slack: FakeSlack;
-const connections: Redis[] = [];
-const closers: Array<() => Promise<void>> = [];
+let harness: PlanHarness;
 
 beforeAll(async () => {
-  redisServer = await startRedis();
-  slack = await startFakeSlack();
+  harness = await startPlanHarness();
 });
 
 afterAll(async () => {
-  for (const close of closers) await close();
-  for (const connection of connections) connection.disconnect();
-  await slack.stop();
-  await redisServer.stop();
+  await harness?.stop();
 });
 
 const iso = (local: string): string => new Date(local).toISOString();
@@ -57,15 +45,6 @@ const WEEK_ITEMS: PlanItem[] = [
   item('2.3', { title: '完成训练 phi3.5 moe', owner: 'ULINA', status: 'in_progress', due: iso('2026-12-02T18:00:00+08:00') }),
   item('3', { title: '处理数据集', due: iso('2026-12-06T18:00:00+08:00') }),
 ];
-
-function testConfig(timezone: string, channel: string): Config {
-  return configSchema.parse({
-    timezone,
-    slack: { channel, mode: 'console' },
-    team: { members: [{ id: 'ULINA', name: '李娜' }] },
-    vms: { local: { transport: 'local' } },
-  });
-}
 
 describe('buildDigest', () => {
   const options = { week: '2026-W49', items: WEEK_ITEMS, now: FRIDAY_AFTERNOON, timeZone: 'Asia/Shanghai', locale: 'zh-CN' as const, t: translator('zh-CN') };
@@ -100,34 +79,16 @@ describe('buildDigest', () => {
 });
 
 describe('PlanJobs digest', () => {
-  async function startProcess(prefix: string, config: Config, clock: ManualClock): Promise<{ jobs: PlanJobs; store: PlanStore }> {
-    const connection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-    connections.push(connection);
-    const store = new PlanStore(connection, prefix, clock);
-    const jobs = new PlanJobs({
-      connection,
-      prefix,
-      store,
-      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url }),
-      config,
-      clock,
-      logger: pino({ level: 'silent' }),
-    });
-    await jobs.start();
-    closers.push(() => jobs.close());
-    return { jobs, store };
-  }
-
   it.each(['Asia/Shanghai', 'America/New_York'])('two processes share schedulers in %s', async (timezone) => {
     const prefix = uniquePrefix('digest');
-    const config = testConfig(timezone, 'CDIGEST');
+    const config = planTestConfig(timezone, 'CDIGEST');
     const clock = new ManualClock(FRIDAY_AFTERNOON);
-    const first = await startProcess(prefix, config, clock);
-    await startProcess(prefix, config, clock);
+    const first = await harness.startProcess({ prefix, config, clock });
+    await harness.startProcess({ prefix, config, clock });
 
-    expect(await first.jobs.queue.getJobSchedulersCount()).toBe(2);
-    const monday = await first.jobs.queue.getJobScheduler(DIGEST_SCHEDULER_IDS.monday);
-    const friday = await first.jobs.queue.getJobScheduler(DIGEST_SCHEDULER_IDS.friday);
+    expect(await first.queue.getJobSchedulersCount()).toBe(2);
+    const monday = await first.queue.getJobScheduler(DIGEST_SCHEDULER_IDS.monday);
+    const friday = await first.queue.getJobScheduler(DIGEST_SCHEDULER_IDS.friday);
     expect(monday?.tz).toBe(timezone);
 
     // The next runs are Monday 09:30 and Friday 17:00 on the team's wall clock.
@@ -140,7 +101,8 @@ describe('PlanJobs digest', () => {
   it('posts the friday review once', async () => {
     const prefix = uniquePrefix('digest');
     const clock = new ManualClock(FRIDAY_AFTERNOON);
-    const { jobs, store } = await startProcess(prefix, testConfig('Asia/Shanghai', 'CREVIEW'), clock);
+    const jobs = await harness.startProcess({ prefix, config: planTestConfig('Asia/Shanghai', 'CREVIEW'), clock });
+    const store = new PlanStore(harness.connect(), prefix, clock);
     for (const entry of WEEK_ITEMS) {
       const { week: _week, status: _status, createdAt: _createdAt, createdBy: _createdBy, updatedAt: _updatedAt, runIds: _runIds, doneAt: _doneAt, ...draft } = entry;
       await store.add('2026-W49', draft, 'ULINA');
@@ -150,7 +112,7 @@ describe('PlanJobs digest', () => {
     await jobs.process({ id: 'f1', data: { type: 'digest', kind: 'friday' } });
     await jobs.process({ id: 'f2', data: { type: 'digest', kind: 'friday' } });
 
-    const posts = slack.callsOf('chat.postMessage').filter((call) => call.body.channel === 'CREVIEW');
+    const posts = harness.slack.callsOf('chat.postMessage').filter((call) => call.body.channel === 'CREVIEW');
     expect(posts).toHaveLength(1);
     expect(String(posts[0]?.body.text)).toContain('*未按时完成*（1）');
     expect(String(posts[0]?.body.text)).toContain('晚了 17 小时 30 分');

@@ -1,45 +1,30 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import type { PlanItemDraft } from '../../src/commands/plan-types.js';
 import { weekKeyOf } from '../../src/commands/plan-week.js';
-import { configSchema, type Config } from '../../src/config/schema.js';
+import type { Config } from '../../src/config/schema.js';
 import { ManualClock } from '../../src/jobs/clock.js';
 import { nextWorkingMorning, planReminders, reminderJobId, type ReminderJobData } from '../../src/jobs/plan-reminders.js';
 import { PlanStore } from '../../src/jobs/plan-store.js';
-import { PlanJobs } from '../../src/jobs/plan-worker.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+import type { PlanJobs } from '../../src/jobs/plan-worker.js';
+import { planTestConfig, startPlanHarness, type PlanHarness } from '../support/plan-harness.js';
+import { uniquePrefix } from '../support/redis.js';
 
-let redisServer: TestRedis;
-let slack: FakeSlack;
-const connections: Redis[] = [];
-const closers: Array<() => Promise<void>> = [];
+let harness: PlanHarness;
 
 beforeAll(async () => {
-  redisServer = await startRedis();
-  slack = await startFakeSlack();
+  harness = await startPlanHarness();
 });
 
 afterAll(async () => {
-  for (const close of closers) await close();
-  for (const connection of connections) connection.disconnect();
-  await slack.stop();
-  await redisServer.stop();
+  await harness?.stop();
 });
 
 const iso = (local: string): string => new Date(local).toISOString();
 
 function testConfig(timezone = 'Asia/Shanghai', channel = 'CPLAN'): Config {
-  return configSchema.parse({
-    timezone,
-    slack: { channel, mode: 'console' },
-    team: { members: [{ id: 'ULINA', name: '李娜' }] },
-    vms: { yanshi: { transport: 'local' } },
-  });
+  return planTestConfig(timezone, channel, 'yanshi');
 }
 
 function draft(due: string, number = '2.2'): PlanItemDraft {
@@ -56,35 +41,15 @@ interface Setup {
 
 async function setUp(now: string, channel: string, timezone = 'Asia/Shanghai'): Promise<Setup> {
   const prefix = uniquePrefix('plan');
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  connections.push(redis);
   const clock = new ManualClock(now);
   const config = testConfig(timezone, channel);
-  const store = new PlanStore(redis, prefix, clock);
-
-  // Each "process" gets its own connection, chat client and PlanJobs, as a second bot would.
-  const startProcess = async (options: { worker?: boolean } = {}): Promise<PlanJobs> => {
-    const connection = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-    connections.push(connection);
-    const jobs = new PlanJobs({
-      connection,
-      prefix,
-      store: new PlanStore(connection, prefix, clock),
-      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url }),
-      config,
-      clock,
-      logger: pino({ level: 'silent' }),
-    });
-    if (options.worker === false) await jobs.syncReminders();
-    else await jobs.start();
-    closers.push(() => jobs.close());
-    return jobs;
-  };
+  const store = new PlanStore(harness.connect(), prefix, clock);
+  const startProcess = (options: { worker?: boolean } = {}): Promise<PlanJobs> => harness.startProcess({ prefix, config, clock, ...options });
   return { prefix, store, clock, config, startProcess };
 }
 
 function postsTo(channel: string): string[] {
-  return slack
+  return harness.slack
     .callsOf('chat.postMessage')
     .filter((call) => call.body.channel === channel)
     .map((call) => String(call.body.text));

@@ -1,47 +1,20 @@
-import { Redis } from 'ioredis';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlackChat } from '../../src/bot/slack-chat.js';
-import { loadConfig } from '../../src/config/load.js';
-import { ManualClock } from '../../src/jobs/clock.js';
-import { createPlanRuntime, type PlanRuntime } from '../../src/jobs/plan-runtime.js';
-import { RunStore } from '../../src/jobs/run-store.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+import { startPlanHarness, type PlanHarness } from '../support/plan-harness.js';
+import { uniquePrefix } from '../support/redis.js';
 
-let redisServer: TestRedis;
-let slack: FakeSlack;
-let redis: Redis;
-const runtimes: PlanRuntime[] = [];
+let harness: PlanHarness;
 
 beforeAll(async () => {
-  redisServer = await startRedis();
-  slack = await startFakeSlack();
-  redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  harness = await startPlanHarness();
 });
 
 afterAll(async () => {
-  for (const runtime of runtimes) await runtime.close();
-  redis.disconnect();
-  await slack.stop();
-  await redisServer.stop();
+  await harness?.stop();
 });
 
 async function setUp(prefix = uniquePrefix('runtime')) {
-  const base = loadConfig('config/trainops.example.yaml');
-  const config = { ...base, redisPrefix: prefix };
-  const clock = new ManualClock('2026-11-30T09:30:00+08:00');
-  const runStore = new RunStore(redis, config.redisPrefix, clock);
-  const plan = createPlanRuntime({
-    config,
-    redisUrl: redisServer.url,
-    chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url }),
-    runs: runStore,
-    logger: pino({ level: 'silent' }),
-    clock,
-  });
-  runtimes.push(plan);
+  const { plan, runStore } = harness.startPlanRuntime({ prefix, now: '2026-11-30T09:30:00+08:00' });
   if (prefix.startsWith('seed')) return { plan, runStore };
   await plan.store.add(
     '2026-W49',
@@ -52,7 +25,7 @@ async function setUp(prefix = uniquePrefix('runtime')) {
 }
 
 function homeViews(userId: string): Array<{ blocks: Array<{ text?: { text?: string } }> }> {
-  return slack
+  return harness.slack
     .callsOf('views.publish')
     .filter((call) => call.body.user_id === userId)
     .map((call) => call.body.view as { blocks: Array<{ text?: { text?: string } }> });
@@ -133,7 +106,7 @@ describe('PlanRuntime run links', () => {
     await plan.onRunUpdated({ ...deploy, status: 'serving' });
 
     expect((await plan.store.get({ week: '2026-W49', number: '2.1' }))?.status).toBe('done');
-    const thread = slack.callsOf('chat.postMessage').filter((call) => call.body.thread_ts === '8888.0001');
+    const thread = harness.slack.callsOf('chat.postMessage').filter((call) => call.body.thread_ts === '8888.0001');
     expect(thread.map((call) => call.body.text)).toEqual(['配方和 VM 与计划 2.1「训练并部署医疗 phi4」一致，已自动关联（截止 11月30日 周一 18:00）。']);
   });
 });
