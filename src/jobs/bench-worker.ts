@@ -4,31 +4,12 @@
  * GPUs). It then posts a table and a chart of bus bandwidth against message size, with
  * the NCCL version and the GPU interconnect.
  */
-import { UnrecoverableError } from 'bullmq';
-
 import { benchRecipeSchema, type BenchRecipe, type Config, type VmConfig } from '../config/schema.js';
 import { DEFAULT_BENCH_RECIPE } from '../commands/bench-parse.js';
-import { launchRun } from '../remote/launcher.js';
 import { renderBandwidthChart } from './bench-chart.js';
 import { formatBenchReport, parseBenchOutput } from './bench-format.js';
-import {
-  endIfCancelledBeforeLaunch,
-  failRun,
-  finishRun,
-  loseRun,
-  markLaunched,
-  prepareHost,
-  readLogTail,
-  repostFinalOutcome,
-  returnJobToQueue,
-  settleAfterJobError,
-  syncTrainerCode,
-  waitForExit,
-  WorkerClosingError,
-  type KindJobContext,
-} from './deploy-steps.js';
-import { runDirOf } from './run-dir.js';
-import { isFinalStatus } from './run-state.js';
+import { finishRun, type KindJobContext } from './deploy-steps.js';
+import { failWithLogTail, processKindRun, runCommandToExit } from './kind-job.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord } from './run-types.js';
 
@@ -76,56 +57,29 @@ export function buildBenchCommand(recipe: BenchRecipe, vm: Pick<VmConfig, 'gpus'
 }
 
 export async function processBenchRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
-  const { logger } = context;
-  if (isFinalStatus(initial.status)) return repostFinalOutcome(deps, initial);
-  const recipe = benchRecipeFor(deps.config, initial.recipe);
-  const vm = deps.config.vms[initial.vm];
-  if (!recipe || !vm) {
-    const message = !recipe ? `"${initial.recipe}" is not a bench recipe` : `unknown VM "${initial.vm}"`;
-    await finishRun(deps, initial, 'failed', { failureClass: 'config_error', failureMessage: message }, logger);
-    throw new UnrecoverableError(`run #${initial.id}: ${message}`);
+  await processKindRun(deps, initial, context, {
+    kind: 'bench',
+    recipeOf: (name) => benchRecipeFor(deps.config, name),
+    process: (recipe, vm) => benchOnVm(deps, initial, recipe, vm, context),
+  });
+}
+
+async function benchOnVm(deps: RunWorkerDeps, initial: RunRecord, recipe: BenchRecipe, vm: VmConfig, context: KindJobContext): Promise<void> {
+  const exit = await runCommandToExit(deps, initial, vm, context, {
+    label: 'benchmark',
+    buildCommand: async (host, runDir) => buildBenchCommand(recipe, vm, `${await host.resolvePath(runDir)}/${BENCH_OUTPUT_FILE}`),
+  });
+  if (!exit) return;
+
+  const file = await exit.host.readFileRange(`${exit.runDir}/${BENCH_OUTPUT_FILE}`, 0, MAX_OUTPUT_BYTES);
+  const output = parseBenchOutput(file.data.toString('utf8'));
+  if (exit.exitCode !== 0 || output.results.length === 0) {
+    await failWithLogTail(deps, exit, 'bench.error.no_results', context.logger);
+    return;
   }
 
-  try {
-    let { run, host } = await prepareHost(deps, initial, logger);
-    if (await endIfCancelledBeforeLaunch(deps, run, logger)) return;
-    run = await syncTrainerCode(deps, run, host, vm, logger);
-
-    const runDir = runDirOf(vm, run.id);
-    const outputPath = `${await host.resolvePath(runDir)}/${BENCH_OUTPUT_FILE}`;
-    const command = buildBenchCommand(recipe, vm, outputPath);
-    const launch = await launchRun(host, { runDir, codeDir: run.codeDir, python: vm.python, command, attempt: run.attempt });
-    logger.info({ attached: launch.attached, pid: launch.pid }, launch.attached ? 'attached to the benchmark' : 'benchmark launched');
-    run = await markLaunched(deps, run);
-
-    const wait = await waitForExit(deps, run, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
-    if (!wait.exited) {
-      await loseRun(deps, await deps.store.require(run.id), logger);
-      return;
-    }
-    const state = wait.state;
-    host = await deps.hosts.get(run.vm);
-    const file = await host.readFileRange(outputPath, 0, MAX_OUTPUT_BYTES);
-    const output = parseBenchOutput(file.data.toString('utf8'));
-    run = await deps.store.require(run.id);
-    if (run.cancelRequestedBy) {
-      await finishRun(deps, run, 'cancelled', { exitCode: state.exitCode ?? undefined }, logger);
-      return;
-    }
-    if (state.exitCode !== 0 || output.results.length === 0) {
-      const tail = await readLogTail(host, runDir);
-      const message = deps.thread.translate('bench.error.no_results', { code: state.exitCode ?? '—', tail: tail || '—' });
-      await failRun(deps, run, { failureClass: 'unknown', failureMessage: message, exitCode: state.exitCode ?? undefined }, logger);
-      return;
-    }
-
-    await postBenchReport(deps, run, output);
-    await finishRun(deps, run, 'succeeded', { exitCode: 0 }, logger);
-  } catch (error) {
-    if (error instanceof WorkerClosingError) return returnJobToQueue(context);
-    await settleAfterJobError(deps, initial.id, context, error);
-    throw error;
-  }
+  await postBenchReport(deps, exit.run, output);
+  await finishRun(deps, exit.run, 'succeeded', { exitCode: 0 }, context.logger);
 }
 
 async function postBenchReport(deps: RunWorkerDeps, run: RunRecord, output: ReturnType<typeof parseBenchOutput>): Promise<void> {

@@ -9,7 +9,6 @@
  * A deployment that dies while serving fails like any run; one stopped by a person
  * (`/deploy stop`, `/cancel`, or a replacement) ends `succeeded` once it has served.
  */
-import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 
 import type { DeployRecipe, VmConfig } from '../config/schema.js';
@@ -19,66 +18,39 @@ import { launchRun, readRunStatus, signalRun } from '../remote/launcher.js';
 import { buildServerCommand } from '../remote/vllm-command.js';
 import { REPLACED_BY_PREFIX } from './deploy-outcome.js';
 import { localBaseUrl, probeServer, smokeTest } from './deploy-probe.js';
-import {
-  endIfCancelledBeforeLaunch,
-  failRun,
-  finishRun,
-  loseRun,
-  markLaunched,
-  prepareHost,
-  readLogTail,
-  repostFinalOutcome,
-  returnJobToQueue,
-  settleAfterJobError,
-  waitForExit,
-  WorkerClosingError,
-  type KindJobContext,
-} from './deploy-steps.js';
+import { failRun, finishRun, loseRun, markLaunched, readLogTail, waitForExit, WorkerClosingError, type KindJobContext } from './deploy-steps.js';
+import { failWithLogTail, prepareHostUnlessCancelled, processKindRun, RunInputError } from './kind-job.js';
 import { runDirOf } from './run-dir.js';
-import { isFinalStatus } from './run-state.js';
 import type { RunWorkerDeps } from './run-worker.js';
 import type { RunRecord } from './run-types.js';
 
 export { REPLACED_BY_PREFIX } from './deploy-outcome.js';
 
 export async function processDeployRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
-  const { logger } = context;
-  if (isFinalStatus(initial.status)) return repostFinalOutcome(deps, initial);
-  const recipe = deps.config.recipes[initial.recipe];
-  const vm = deps.config.vms[initial.vm];
-  if (!recipe || recipe.kind !== 'deploy' || !vm) {
-    const message = !recipe || recipe.kind !== 'deploy' ? `"${initial.recipe}" is not a deploy recipe` : `unknown VM "${initial.vm}"`;
-    await finishRun(deps, initial, 'failed', { failureClass: 'config_error', failureMessage: message }, logger);
-    throw new UnrecoverableError(`run #${initial.id}: ${message}`);
-  }
-
-  try {
-    const adapter = await resolveAdapter(deps, initial, recipe);
-    const { run: prepared, host } = await prepareHost(deps, initial, logger);
-    if (await endIfCancelledBeforeLaunch(deps, prepared, logger)) return;
-    const run = prepared.status === 'serving' ? prepared : await startServer(deps, prepared, recipe, vm, host, adapter, context);
-    if (run.status !== 'serving') return;
-    await followServing(deps, run, vm, context);
-  } catch (error) {
-    if (error instanceof WorkerClosingError) return returnJobToQueue(context);
-    if (error instanceof DeployInputError) {
-      await finishRun(deps, initial, 'failed', { failureClass: 'config_error', failureMessage: error.message }, logger);
-      throw new UnrecoverableError(error.message);
-    }
-    await settleAfterJobError(deps, initial.id, context, error);
-    throw error;
-  }
+  await processKindRun(deps, initial, context, {
+    kind: 'deploy',
+    recipeOf: (name) => {
+      const recipe = deps.config.recipes[name];
+      return recipe?.kind === 'deploy' ? recipe : undefined;
+    },
+    process: async (recipe, vm) => {
+      const adapter = await resolveAdapter(deps, initial, recipe);
+      const prepared = await prepareHostUnlessCancelled(deps, initial, context.logger);
+      if (!prepared) return;
+      const run = prepared.run.status === 'serving' ? prepared.run : await startServer(deps, prepared.run, recipe, vm, prepared.host, adapter, context);
+      if (run.status !== 'serving') return;
+      await followServing(deps, run, vm, context);
+    },
+  });
 }
-
-class DeployInputError extends Error {}
 
 /** Returns the adapter to serve: a finished training run's output (`from #42`) or the recipe's. */
 async function resolveAdapter(deps: RunWorkerDeps, run: RunRecord, recipe: DeployRecipe): Promise<string | undefined> {
   if (run.sourceRunId === undefined) return recipe.adapter;
   const source = await deps.store.get(run.sourceRunId);
-  if (!source || source.kind !== 'train') throw new DeployInputError(`run #${run.sourceRunId} is not a training run`);
-  if (source.status !== 'succeeded' || !source.outputPath) throw new DeployInputError(`run #${run.sourceRunId} has not succeeded, so it has no adapter to serve`);
-  if (source.vm !== run.vm) throw new DeployInputError(`run #${run.sourceRunId} trained on ${source.vm}, and its adapter is not on ${run.vm}`);
+  if (!source || source.kind !== 'train') throw new RunInputError(`run #${run.sourceRunId} is not a training run`);
+  if (source.status !== 'succeeded' || !source.outputPath) throw new RunInputError(`run #${run.sourceRunId} has not succeeded, so it has no adapter to serve`);
+  if (source.vm !== run.vm) throw new RunInputError(`run #${run.sourceRunId} trained on ${source.vm}, and its adapter is not on ${run.vm}`);
   return source.outputPath;
 }
 
@@ -255,15 +227,13 @@ async function followServing(deps: RunWorkerDeps, run: RunRecord, vm: VmConfig, 
     await loseRun(deps, stored, context.logger);
     return;
   }
-  const state = wait.state;
-  const host = await deps.hosts.get(run.vm);
+  const exitCode = wait.state.exitCode;
   if (stored.cancelRequestedBy) {
-    await finishRun(deps, stored, 'succeeded', { exitCode: state.exitCode ?? undefined }, context.logger);
+    await finishRun(deps, stored, 'succeeded', { exitCode: exitCode ?? undefined }, context.logger);
     return;
   }
-  const tail = await readLogTail(host, runDir);
-  const message = deps.thread.translate('deploy.died', { code: state.exitCode ?? '—', tail: tail || '—' });
-  await failRun(deps, stored, { failureClass: 'killed', failureMessage: message, exitCode: state.exitCode ?? undefined }, context.logger);
+  const host = await deps.hosts.get(run.vm);
+  await failWithLogTail(deps, { run: stored, host, runDir, exitCode }, 'deploy.died', context.logger, 'killed');
 }
 
 /**
