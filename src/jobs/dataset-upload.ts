@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { DatasetRecipe } from '../config/schema.js';
 import type { CheckDataReport } from './dataset-report.js';
 import { parseCheckDataOutput } from './dataset-report.js';
-import { DEFAULT_TOKENIZER_MODEL } from './dataset-worker.js';
+import { checkDataArguments } from './dataset-worker.js';
 
 /** The fields of a Slack file object this check reads. */
 export interface SharedFile {
@@ -31,7 +31,7 @@ export interface UploadCheckOptions {
   /** Folder that contains `trainops_trainer`; the check runs there. */
   pythonRoot: string;
   /** Tokenizer model, length limit and format; the defaults of a dataset recipe apply. */
-  recipe?: Pick<DatasetRecipe, 'model' | 'maxLength' | 'format'>;
+  recipe?: Pick<DatasetRecipe, 'model' | 'maxLength' | 'format' | 'rewards'>;
   /** Largest file accepted, in bytes (default 200 MiB). */
   maxBytes?: number;
   /** Limit for the check itself, in ms (default 10 min). */
@@ -79,10 +79,7 @@ export async function checkSharedFile(file: SharedFile, options: UploadCheckOpti
 }
 
 function runCheckData(localPath: string, options: UploadCheckOptions): Promise<CheckDataReport> {
-  const recipe = options.recipe;
-  const argv = ['-m', 'trainops_trainer', 'check-data', localPath, '--json', '--model', recipe?.model ?? DEFAULT_TOKENIZER_MODEL];
-  argv.push('--model-max-length', String(recipe?.maxLength ?? 512));
-  if (recipe?.format !== undefined) argv.push('--format', recipe.format);
+  const argv = checkDataArguments(options.recipe, localPath);
 
   return new Promise((resolve, reject) => {
     execFile(

@@ -21,11 +21,19 @@ const MAX_REPORT_BYTES = 4 * 1024 * 1024;
 const STDOUT_TO_REPORT = `exec "$@" > ${DATASET_REPORT_FILE}`;
 
 /** Builds the argv of the check, which runs in the run directory. */
-export function buildCheckDataCommand(recipe: Pick<DatasetRecipe, 'path' | 'format' | 'model' | 'maxLength'>, python: string, dataPath = recipe.path): string[] {
-  const trainer = [python, '-m', 'trainops_trainer', 'check-data', dataPath, '--json', '--model', recipe.model ?? DEFAULT_TOKENIZER_MODEL];
-  trainer.push('--model-max-length', String(recipe.maxLength));
-  if (recipe.format !== undefined) trainer.push('--format', recipe.format);
-  return ['sh', '-c', STDOUT_TO_REPORT, 'check-data', ...trainer];
+export function buildCheckDataCommand(recipe: CheckDataRecipe, python: string, dataPath = recipe.path): string[] {
+  return ['sh', '-c', STDOUT_TO_REPORT, 'check-data', python, ...checkDataArguments(recipe, dataPath)];
+}
+
+type CheckDataRecipe = Pick<DatasetRecipe, 'path' | 'format' | 'model' | 'maxLength' | 'rewards'>;
+
+/** The trainer's `-m trainops_trainer check-data` argument list for a data set recipe and a file. */
+export function checkDataArguments(recipe: Partial<CheckDataRecipe> | undefined, dataPath: string): string[] {
+  const argv = ['-m', 'trainops_trainer', 'check-data', dataPath, '--json', '--model', recipe?.model ?? DEFAULT_TOKENIZER_MODEL];
+  argv.push('--model-max-length', String(recipe?.maxLength ?? 512));
+  if (recipe?.format !== undefined) argv.push('--format', recipe.format);
+  if (recipe?.rewards !== undefined) argv.push('--rewards', recipe.rewards);
+  return argv;
 }
 
 export async function processDatasetRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
