@@ -65,7 +65,6 @@ def rl_arguments_kwargs(config: TrainConfig, output_dir: str) -> dict:
 
 def finish_rl_stage(context: StageContext, trainer) -> None:
     """Save the trained adapter without the frozen reference copy, leave `completed`, merge when asked."""
-    from ..merge import merge_adapter
     from ..stages.common import finish_stage
 
     model = trainer.accelerator.unwrap_model(trainer.model)
@@ -73,5 +72,21 @@ def finish_rl_stage(context: StageContext, trainer) -> None:
     if REFERENCE_ADAPTER in getattr(model, "peft_config", {}):
         model.delete_adapter(REFERENCE_ADAPTER)
     finish_stage(context, trainer)
-    if context.config.merge_adapter:
-        merge_adapter(context.config, context.output_dir)
+
+
+def build_rl_trainer(trainer_class, context: StageContext, data, step_fields: dict[str, str], **trainer_kwargs):
+    """Build a TRL trainer on the rows of `data` and return it with the checkpoint to resume from."""
+    from datasets import Dataset
+
+    from ..stages.common import build_stage_trainer
+
+    return build_stage_trainer(trainer_class, context, len(data), data.report, step_fields,
+                               train_dataset=Dataset.from_dict(data.rows), **trainer_kwargs)
+
+
+def run_rl_stage(context: StageContext, build_trainer):
+    """Train the trainer that `build_trainer(context)` returns and save its adapter without the reference copy."""
+    from ..stages.common import train_stage
+
+    trainer, resume_from = build_trainer(context)
+    return train_stage(context, trainer, resume_from, finish=finish_rl_stage)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 
 from ..callbacks import NonFiniteLossMixin
-from ..checkpoints import find_resume_checkpoint
 from ..stages import StageContext, StageResult, register_stage
-from ..stages.common import StartEventCallback, raise_if_stopped, remove_default_printer, standard_callbacks
-from .common import finish_rl_stage, load_policy, load_prompter, rl_arguments_kwargs
+from .common import build_rl_trainer, load_policy, load_prompter, rl_arguments_kwargs, run_rl_stage
 from .data import load_rl_data
 
 logger = logging.getLogger(__name__)
@@ -20,7 +18,6 @@ DPO_STEP_FIELDS = {"rewards/margins": "reward_mean", "rewards/accuracies": "rewa
 
 
 def build_dpo_trainer(context: StageContext):
-    from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
     class GuardedDPOTrainer(NonFiniteLossMixin, DPOTrainer):
@@ -36,22 +33,10 @@ def build_dpo_trainer(context: StageContext):
     args = DPOConfig(**kwargs)
     model = load_policy(context)
 
-    resume_from = find_resume_checkpoint(context.output_dir, config.resume)
-    if resume_from:
-        logger.info("resuming from %s", resume_from)
-    start = StartEventCallback(context, len(data), resume_from, data.report)
-    trainer = GuardedDPOTrainer(model=model, args=args, train_dataset=Dataset.from_dict(data.rows),
-                                processing_class=tokenizer,
-                                callbacks=standard_callbacks(context, start, DPO_STEP_FIELDS))
-    trainer.debug_nan_at_step = config.debug_nan_at_step
-    remove_default_printer(trainer)
-    return trainer, resume_from
+    return build_rl_trainer(GuardedDPOTrainer, context, data, DPO_STEP_FIELDS, model=model, args=args,
+                            processing_class=tokenizer)
 
 
 @register_stage("dpo")
 def run_dpo(context: StageContext) -> StageResult:
-    trainer, resume_from = build_dpo_trainer(context)
-    trainer.train(resume_from_checkpoint=resume_from)
-    raise_if_stopped(context, trainer)
-    finish_rl_stage(context, trainer)
-    return StageResult(step=trainer.state.global_step, output_path=context.output_dir)
+    return run_rl_stage(context, build_dpo_trainer)

@@ -6,12 +6,10 @@ import logging
 import os
 
 from ..callbacks import NonFiniteLossMixin
-from ..checkpoints import find_resume_checkpoint
 from ..config import TrainConfig
 from ..errors import ConfigError
 from ..stages import StageContext, StageResult, register_stage
-from ..stages.common import StartEventCallback, raise_if_stopped, remove_default_printer, standard_callbacks
-from .common import finish_rl_stage, load_policy, load_prompter, rl_arguments_kwargs
+from .common import build_rl_trainer, load_policy, load_prompter, rl_arguments_kwargs, run_rl_stage
 from .data import load_rl_data
 from .judge import judge_from_options, make_judge_reward
 from .rewards import REFERENCE_REWARDS, answer_reward, format_reward, make_length_reward, parse_reward_spec
@@ -47,7 +45,6 @@ def build_reward_functions(config: TrainConfig) -> tuple[list, list[float], list
 
 
 def build_grpo_trainer(context: StageContext):
-    from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     class GuardedGRPOTrainer(NonFiniteLossMixin, GRPOTrainer):
@@ -85,25 +82,13 @@ def build_grpo_trainer(context: StageContext):
     if prompter.end.token_id not in eos:
         model.generation_config.eos_token_id = list(eos) + [prompter.end.token_id]
 
-    resume_from = find_resume_checkpoint(context.output_dir, config.resume)
-    if resume_from:
-        logger.info("resuming from %s", resume_from)
-    start = StartEventCallback(context, len(data), resume_from, data.report)
     step_fields = dict(GRPO_STEP_FIELDS)
     # TRL logs each reward's mean under its function's name.
     step_fields.update({f"rewards/{f.__name__}/mean": f"reward_{name}" for f, name in zip(functions, names)})
-    trainer = GuardedGRPOTrainer(model=model, reward_funcs=functions, args=args,
-                                 train_dataset=Dataset.from_dict(data.rows), processing_class=tokenizer,
-                                 callbacks=standard_callbacks(context, start, step_fields))
-    trainer.debug_nan_at_step = config.debug_nan_at_step
-    remove_default_printer(trainer)
-    return trainer, resume_from
+    return build_rl_trainer(GuardedGRPOTrainer, context, data, step_fields, model=model, reward_funcs=functions,
+                            args=args, processing_class=tokenizer)
 
 
 @register_stage("grpo")
 def run_grpo(context: StageContext) -> StageResult:
-    trainer, resume_from = build_grpo_trainer(context)
-    trainer.train(resume_from_checkpoint=resume_from)
-    raise_if_stopped(context, trainer)
-    finish_rl_stage(context, trainer)
-    return StageResult(step=trainer.state.global_step, output_path=context.output_dir)
+    return run_rl_stage(context, build_grpo_trainer)

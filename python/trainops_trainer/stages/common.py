@@ -1,4 +1,4 @@
-"""Pieces every Trainer-based stage uses: arguments, callbacks, the start event and finishing."""
+"""Pieces every Trainer-based stage uses: arguments, callbacks, the start event, training and finishing."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from transformers import TrainerCallback
 
 from ..callbacks import (EventsCallback, NonFiniteGradientCallback, ProgressLogCallback, StepDelayCallback,
                          StopOnSignalCallback)
-from ..checkpoints import write_completed
+from ..checkpoints import find_resume_checkpoint, write_completed
 from ..config import TrainConfig
 from ..errors import InterruptedRun
 from ..events import is_main_process, local_time_iso
-from . import StageContext
+from . import StageContext, StageResult
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +112,38 @@ def raise_if_stopped(context: StageContext, trainer) -> None:
         raise InterruptedRun(f"stopped by SIGTERM at step {step}; saved {checkpoint}")
 
 
+def build_stage_trainer(trainer_class, context: StageContext, train_rows: int, data_report: dict,
+                        extra_step_fields: dict[str, str] | None = None, **trainer_kwargs):
+    """Build `trainer_class` with the standard callbacks and find the checkpoint to resume from.
+
+    `trainer_class` has the non-finite loss guard (NonFiniteLossMixin), and `trainer_kwargs` are
+    its other arguments (model, args, train_dataset...). Return the trainer and the checkpoint.
+    """
+    resume_from = find_resume_checkpoint(context.output_dir, context.config.resume)
+    if resume_from:
+        logger.info("resuming from %s", resume_from)
+    start = StartEventCallback(context, train_rows, resume_from, data_report)
+    trainer = trainer_class(callbacks=standard_callbacks(context, start, extra_step_fields), **trainer_kwargs)
+    trainer.debug_nan_at_step = context.config.debug_nan_at_step
+    remove_default_printer(trainer)
+    return trainer, resume_from
+
+
+def train_stage(context: StageContext, trainer, resume_from: str | None, finish=None) -> StageResult:
+    """Train, raise InterruptedRun when SIGTERM stopped the run, then save with `finish` (default finish_stage)."""
+    trainer.train(resume_from_checkpoint=resume_from)
+    raise_if_stopped(context, trainer)
+    (finish or finish_stage)(context, trainer)
+    return StageResult(step=trainer.state.global_step, output_path=context.output_dir)
+
+
 def finish_stage(context: StageContext, trainer) -> None:
-    """Save the final adapter and tokenizer, then leave the `completed` marker."""
+    """Save the final adapter and tokenizer, leave the `completed` marker, then merge when asked."""
+    from ..merge import merge_adapter
+
     trainer.save_model(context.output_dir)
     if is_main_process():
         write_completed(context.output_dir, trainer.state.global_step, local_time_iso())
         logger.info("saved the adapter to %s", context.output_dir)
+    if context.config.merge_adapter:
+        merge_adapter(context.config, context.output_dir)

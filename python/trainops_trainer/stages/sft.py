@@ -7,15 +7,12 @@ import logging
 from transformers import Trainer, set_seed
 
 from ..callbacks import NonFiniteLossMixin
-from ..checkpoints import find_resume_checkpoint
 from ..data.encode import PaddingCollator
 from ..data.prompts import Prompter
 from ..data.report import prepare_training_data
-from ..merge import merge_adapter
 from ..modeling import attach_lora, load_base_model, load_tokenizer
 from . import StageContext, StageResult, register_stage
-from .common import (StartEventCallback, finish_stage, raise_if_stopped, remove_default_printer,
-                     standard_callbacks, training_arguments_kwargs)
+from .common import build_stage_trainer, train_stage, training_arguments_kwargs
 
 logger = logging.getLogger(__name__)
 
@@ -64,30 +61,12 @@ def build_sft_trainer(context: StageContext) -> tuple[SftTrainer, str | None]:
     kwargs["train_sampling_strategy"] = "group_by_length" if config.group_by_length else "random"
     args = TrainingArguments(**kwargs)
 
-    resume_from = find_resume_checkpoint(context.output_dir, config.resume)
-    if resume_from:
-        logger.info("resuming from %s", resume_from)
-    start = StartEventCallback(context, len(dataset), resume_from, report)
-    trainer = SftTrainer(
-        model=model,
-        args=args,
-        train_dataset=dataset,
-        data_collator=PaddingCollator(tokenizer.pad_token_id),
-        processing_class=tokenizer,
-        callbacks=standard_callbacks(context, start),
-    )
-    trainer.debug_nan_at_step = config.debug_nan_at_step
-    remove_default_printer(trainer)
-    return trainer, resume_from
+    return build_stage_trainer(SftTrainer, context, len(dataset), report, model=model, args=args,
+                               train_dataset=dataset, data_collator=PaddingCollator(tokenizer.pad_token_id),
+                               processing_class=tokenizer)
 
 
 @register_stage("sft")
 def run_sft(context: StageContext) -> StageResult:
-    config = context.config
     trainer, resume_from = build_sft_trainer(context)
-    trainer.train(resume_from_checkpoint=resume_from)
-    raise_if_stopped(context, trainer)
-    finish_stage(context, trainer)
-    if config.merge_adapter:
-        merge_adapter(config, context.output_dir)
-    return StageResult(step=trainer.state.global_step, output_path=context.output_dir)
+    return train_stage(context, trainer, resume_from)
