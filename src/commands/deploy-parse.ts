@@ -1,7 +1,8 @@
 import type { ParseContext } from './context.js';
 import { isParseError, parseError, type ParseError } from './parse-error.js';
-import { isVmName, resolveRecipe, resolveVm } from './resolve.js';
+import { resolveRecipe, resolveVm } from './resolve.js';
 import { isRunRef } from './run-ref.js';
+import { readTargetClause, resolveTargetVm, shortenToken, type RunTarget } from './run-target.js';
 import { tokenize } from './tokenize.js';
 
 /**
@@ -15,7 +16,6 @@ export type DeployCommand =
 
 const STOP_WORDS = new Set(['stop', '停止', '停']);
 const FROM_WORDS = new Set(['from', '来自', '用']);
-const PLAN_ITEM = /^\d+(\.\d+)*$/;
 
 export function parseDeploy(text: string, ctx: ParseContext): DeployCommand | ParseError {
   const tokens = tokenize(text);
@@ -30,7 +30,7 @@ export function parseDeploy(text: string, ctx: ParseContext): DeployCommand | Pa
 function parseStop(rest: string[], ctx: ParseContext): DeployCommand | ParseError {
   const words = rest.map((token) => token.toLowerCase()).filter((word) => word !== 'on');
   if (words.length === 0) return parseError('deploy.usage');
-  if (words.length > 1) return parseError('core.error.unexpected_word', { word: shorten(words[1]!) });
+  if (words.length > 1) return parseError('core.error.unexpected_word', { word: shortenToken(words[1]!) });
   const vm = resolveVm(ctx.config, words[0]!);
   if (isParseError(vm)) return vm;
   return { action: 'stop', vm: words[0]! };
@@ -43,46 +43,27 @@ function parseStart(typedName: string, rest: string[], ctx: ParseContext): Deplo
   const recipe = resolveRecipe(ctx.config, recipeName, 'deploy');
   if (isParseError(recipe)) return recipe;
 
-  let vmName: string | undefined;
+  const target: RunTarget = {};
   let sourceRunId: string | undefined;
-  let planItem: string | undefined;
 
-  for (let index = 0; index < rest.length; index += 1) {
+  for (let index = 0; index < rest.length; ) {
     const token = rest[index]!;
-    const word = token.toLowerCase();
-
-    if (word === 'on' || word === 'for' || FROM_WORDS.has(word)) {
+    if (FROM_WORDS.has(token.toLowerCase())) {
       const value = rest[index + 1];
       if (value === undefined) return parseError('core.error.missing_after', { word: token });
-      index += 1;
-      if (word === 'on') {
-        if (vmName !== undefined) return parseError('core.error.vm_twice');
-        vmName = value.toLowerCase();
-      } else if (word === 'for') {
-        if (!PLAN_ITEM.test(value)) return parseError('core.error.plan_item_invalid', { value: shorten(value) });
-        planItem = value;
-      } else {
-        if (!isRunRef(value)) return parseError('deploy.error.run_ref');
-        sourceRunId = String(Number(value.replace(/^#/, '')));
-      }
-    } else if (vmName === undefined && isVmName(ctx.config, word)) {
-      vmName = word;
-    } else {
-      return parseError('core.error.unexpected_word', { word: shorten(token) });
+      if (!isRunRef(value)) return parseError('deploy.error.run_ref');
+      sourceRunId = String(Number(value.replace(/^#/, '')));
+      index += 2;
+      continue;
     }
+    const used = readTargetClause(rest, index, target, ctx.config);
+    if (isParseError(used)) return used;
+    if (used === 0) return parseError('core.error.unexpected_word', { word: shortenToken(token) });
+    index += used;
   }
 
-  const vm = vmName ?? recipe.vm;
-  if (vm === undefined) {
-    const valid = Object.keys(ctx.config.vms);
-    return parseError('core.error.vm_required', { recipe: recipeName, first: valid[0] ?? '', valid: valid.join(', ') });
-  }
-  const vmConfig = resolveVm(ctx.config, vm);
-  if (isParseError(vmConfig)) return vmConfig;
+  const vm = resolveTargetVm(ctx.config, recipeName, target.vmName, recipe.vm);
+  if (isParseError(vm)) return vm;
 
-  return { action: 'start', recipe: recipeName, vm, ...(sourceRunId ? { sourceRunId } : {}), ...(planItem ? { planItem } : {}) };
-}
-
-function shorten(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return { action: 'start', recipe: recipeName, vm, ...(sourceRunId ? { sourceRunId } : {}), ...(target.planItem ? { planItem: target.planItem } : {}) };
 }

@@ -2,7 +2,8 @@ import type { ParseContext } from './context.js';
 import { exampleNames } from './examples.js';
 import { isAssignment, parseOverrides, type OverrideMap } from './overrides.js';
 import { isParseError, parseError, type ParseError } from './parse-error.js';
-import { isVmName, resolveRecipe, resolveVm } from './resolve.js';
+import { resolveRecipe } from './resolve.js';
+import { readTargetClause, resolveTargetVm, shortenToken, type RunTarget } from './run-target.js';
 import { tokenize } from './tokenize.js';
 
 /**
@@ -18,8 +19,6 @@ export interface TrainCommand {
   readonly planItem?: string;
 }
 
-const PLAN_ITEM = /^\d+(\.\d+)*$/;
-
 export function parseTrain(text: string, ctx: ParseContext): TrainCommand | ParseError {
   const tokens = tokenize(text);
   if (isParseError(tokens)) return tokens;
@@ -30,47 +29,26 @@ export function parseTrain(text: string, ctx: ParseContext): TrainCommand | Pars
   const recipe = resolveRecipe(ctx.config, recipeName.toLowerCase(), 'train');
   if (isParseError(recipe)) return recipe;
 
-  let vmName: string | undefined;
-  let planItem: string | undefined;
+  const target: RunTarget = {};
   const assignments: string[] = [];
-
-  for (let index = 0; index < rest.length; index += 1) {
+  for (let index = 0; index < rest.length; ) {
     const token = rest[index]!;
-    const word = token.toLowerCase();
-
-    if (word === 'on' || word === 'for') {
-      const value = rest[index + 1];
-      if (value === undefined) return parseError('core.error.missing_after', { word: token });
-      index += 1;
-      if (word === 'on') {
-        if (vmName !== undefined) return parseError('core.error.vm_twice');
-        vmName = value.toLowerCase();
-      } else {
-        if (!PLAN_ITEM.test(value)) return parseError('core.error.plan_item_invalid', { value: shorten(value) });
-        planItem = value;
-      }
-    } else if (isAssignment(token)) {
+    if (isAssignment(token)) {
       assignments.push(token);
-    } else if (vmName === undefined && isVmName(ctx.config, word)) {
-      vmName = word;
-    } else {
-      return parseError('core.error.unexpected_word', { word: shorten(token) });
+      index += 1;
+      continue;
     }
+    const used = readTargetClause(rest, index, target, ctx.config);
+    if (isParseError(used)) return used;
+    if (used === 0) return parseError('core.error.unexpected_word', { word: shortenToken(token) });
+    index += used;
   }
 
-  const vm = vmName ?? recipe.vm;
-  if (vm === undefined) {
-    return parseError('core.error.vm_required', { recipe: recipeName, valid: Object.keys(ctx.config.vms).join(', ') });
-  }
-  const vmConfig = resolveVm(ctx.config, vm);
-  if (isParseError(vmConfig)) return vmConfig;
+  const vm = resolveTargetVm(ctx.config, recipeName.toLowerCase(), target.vmName, recipe.vm);
+  if (isParseError(vm)) return vm;
 
   const overrides = parseOverrides(assignments, recipe.overrides);
   if (isParseError(overrides)) return overrides;
 
-  return { recipe: recipeName.toLowerCase(), vm, overrides, ...(planItem ? { planItem } : {}) };
-}
-
-function shorten(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return { recipe: recipeName.toLowerCase(), vm, overrides, ...(target.planItem ? { planItem: target.planItem } : {}) };
 }
