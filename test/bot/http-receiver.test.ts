@@ -1,10 +1,8 @@
-import { createHmac } from 'node:crypto';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createBotApp, type BotApp } from '../../src/bot/app.js';
+import type { BotApp } from '../../src/bot/app.js';
 import type { DatasetUploadMessage } from '../../src/commands/dataset-upload.js';
-import { getFreePort } from '../support/free-port.js';
+import { postSignedRequest, slackSignature, startHttpBot } from '../support/slack-http.js';
 import { CANARY, CHANNEL, MEMBER, slackBodies, startBotHarness, type BotHarness } from './bot-harness.js';
 
 let harness: BotHarness;
@@ -14,11 +12,10 @@ const sharedFiles: DatasetUploadMessage[] = [];
 
 beforeAll(async () => {
   harness = await startBotHarness();
-  const port = await getFreePort();
-  bot = createBotApp({
+  ({ bot, endpoint } = await startHttpBot({
     botToken: CANARY.botToken,
+    signingSecret: CANARY.signingSecret,
     slackApiUrl: harness.slack.url,
-    receiver: { mode: 'http', signingSecret: CANARY.signingSecret, port, host: '127.0.0.1' },
     deps: harness.deps,
     dedupe: harness.dedupe,
     logger: harness.logger,
@@ -26,9 +23,7 @@ beforeAll(async () => {
       sharedFiles.push(message);
       return true;
     },
-  });
-  await bot.start();
-  endpoint = `http://127.0.0.1:${port}/slack/events`;
+  }));
 });
 
 afterAll(async () => {
@@ -53,21 +48,8 @@ function slashBody(text: string, triggerId: string, user = MEMBER): string {
   }).toString();
 }
 
-function sign(body: string, timestamp: number, secret: string = CANARY.signingSecret): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-}
-
 async function post(body: string, headers: Record<string, string> = {}, timestamp = Math.floor(Date.now() / 1000)): Promise<Response> {
-  return fetch(endpoint, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': String(timestamp),
-      'x-slack-signature': sign(body, timestamp),
-      ...headers,
-    },
-    body,
-  });
+  return postSignedRequest(endpoint, body, { signingSecret: CANARY.signingSecret, timestamp, headers });
 }
 
 describe('HTTP receiver', () => {
@@ -107,7 +89,7 @@ describe('HTTP receiver', () => {
   it('rejects a bad signature', async () => {
     const body = slashBody('medical-phi4', '555.666.ccc');
     const timestamp = Math.floor(Date.now() / 1000);
-    const response = await post(body, { 'x-slack-signature': sign(body, timestamp, 'not-the-secret') }, timestamp);
+    const response = await post(body, { 'x-slack-signature': slackSignature(body, timestamp, 'not-the-secret') }, timestamp);
     expect(response.status).toBe(401);
   });
 

@@ -3,16 +3,14 @@
  * receiver press "I'm on it" and Restart, with the real jobs runtime on Redis and the
  * fake Slack Web API.
  */
-import { createHmac } from 'node:crypto';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createBotApp, type BotApp } from '../../src/bot/app.js';
+import type { BotApp } from '../../src/bot/app.js';
 import { RUN_ACTIONS } from '../../src/bot/blocks.js';
 import { ONCALL_ACK_ACTION } from '../../src/jobs/oncall-paging.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
-import { getFreePort } from '../support/free-port.js';
 import { CANARY, CHANNEL, startBotHarness, type BotHarness } from '../bot/bot-harness.js';
+import { postSignedRequest, startHttpBot } from '../support/slack-http.js';
 
 // From config/trainops.example.yaml: 李娜 is on call, 陈晨 and 刘洋 are members.
 const ONCALL = 'U01LINA';
@@ -26,17 +24,14 @@ let sequence = 0;
 
 beforeAll(async () => {
   harness = await startBotHarness();
-  const port = await getFreePort();
-  bot = createBotApp({
+  ({ bot, endpoint } = await startHttpBot({
     botToken: CANARY.botToken,
+    signingSecret: CANARY.signingSecret,
     slackApiUrl: harness.slack.url,
-    receiver: { mode: 'http', signingSecret: CANARY.signingSecret, port, host: '127.0.0.1' },
     deps: harness.deps,
     dedupe: harness.dedupe,
     logger: harness.logger,
-  });
-  await bot.start();
-  endpoint = `http://127.0.0.1:${port}/slack/events`;
+  }));
 });
 
 afterAll(async () => {
@@ -61,13 +56,7 @@ async function pressButton(userId: string, actionId: string, value: string, run:
     actions: [{ type: 'button', action_id: actionId, block_id: 'b1', value, action_ts: `${Date.now() / 1000}`, text: { type: 'plain_text', text: 'x' } }],
   };
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const timestamp = Math.floor(Date.now() / 1000);
-  const signature = `v0=${createHmac('sha256', CANARY.signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-request-timestamp': String(timestamp), 'x-slack-signature': signature },
-    body,
-  });
+  const response = await postSignedRequest(endpoint, body, { signingSecret: CANARY.signingSecret });
   expect(response.status).toBe(200);
   return responseId;
 }
