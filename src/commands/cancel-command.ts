@@ -1,6 +1,7 @@
 import { hasTrainingProgress } from '../jobs/run-reporter.js';
 import { checkRunAction } from './permissions.js';
 import { defineCommand } from './registry.js';
+import { findRunOrRespond } from './run-lookup.js';
 import { parseLoneRunRef } from './run-ref.js';
 
 /**
@@ -17,11 +18,8 @@ export const cancelCommand = defineCommand<CancelCommand>({
   helpKey: 'core.help.cancel',
   parse: parseLoneRunRef,
   async handle(command, ctx, deps) {
-    const run = await deps.runStore.get(command.runId);
-    if (!run) {
-      await ctx.respond(ctx.t('core.error.run_not_found', { id: command.runId }));
-      return;
-    }
+    const run = await findRunOrRespond(command.runId, ctx, deps);
+    if (!run) return;
 
     const permission = checkRunAction(deps.config, ctx.userId, run.userId);
     if (!permission.allowed) {

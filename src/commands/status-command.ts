@@ -1,5 +1,6 @@
 import { actions, button, header, RUN_ACTIONS, section } from '../bot/blocks.js';
 import { defineCommand } from './registry.js';
+import { findRunOrRespond } from './run-lookup.js';
 import { parseLoneRunRef } from './run-ref.js';
 import { runDetail } from './run-summary.js';
 import { isActiveStatus } from '../jobs/run-state.js';
@@ -15,11 +16,8 @@ export const statusCommand = defineCommand<StatusCommand>({
   helpKey: 'core.help.status',
   parse: parseLoneRunRef,
   async handle(command, ctx, deps) {
-    const run = await deps.runStore.get(command.runId);
-    if (!run) {
-      await ctx.respond(ctx.t('core.error.run_not_found', { id: command.runId }));
-      return;
-    }
+    const run = await findRunOrRespond(command.runId, ctx, deps);
+    if (!run) return;
 
     const title = ctx.t('core.status.title', { id: run.id, recipe: run.recipe, vm: run.vm });
     const detail = runDetail(run, deps.config, ctx.t);

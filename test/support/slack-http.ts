@@ -18,7 +18,7 @@ export function slackSignature(body: string, timestamp: number, signingSecret: s
 
 export interface SignedRequestOptions {
   signingSecret: string;
-  /** Epoch seconds of `x-slack-request-timestamp`; default now. */
+  /** Epoch seconds of `x-slack-request-timestamp`, by default now. */
   timestamp?: number;
   /** Extra headers, which replace the content type and the signature too. */
   headers?: Record<string, string>;
