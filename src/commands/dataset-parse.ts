@@ -1,7 +1,7 @@
 import type { ParseContext } from './context.js';
 import { isParseError, parseError, type ParseError } from './parse-error.js';
 import { resolveRecipe } from './resolve.js';
-import { readTargetClause, resolveTargetVm, shortenToken, type RunTarget } from './run-target.js';
+import { readTargetClause, resolveTargetVm, type RunTarget } from './run-target.js';
 import { tokenize } from './tokenize.js';
 
 /**
@@ -31,7 +31,6 @@ export function parseDataset(text: string, ctx: ParseContext): DatasetCommand | 
   for (let index = 0; index < rest.length; ) {
     const used = readTargetClause(rest, index, target, ctx.config);
     if (isParseError(used)) return used;
-    if (used === 0) return parseError('core.error.unexpected_word', { word: shortenToken(rest[index]!) });
     index += used;
   }
 

@@ -58,7 +58,6 @@ function parseStart(typedName: string, rest: string[], ctx: ParseContext): Deplo
     }
     const used = readTargetClause(rest, index, target, ctx.config);
     if (isParseError(used)) return used;
-    if (used === 0) return parseError('core.error.unexpected_word', { word: shortenToken(token) });
     index += used;
   }
 

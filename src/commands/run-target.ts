@@ -14,9 +14,10 @@ export interface RunTarget {
 const PLAN_ITEM = /^\d+(\.\d+)*$/;
 
 /**
- * Reads the clause that starts at `tokens[index]` into `target` when it is `on <vm>`,
- * `for <plan item>` or a bare VM name. Returns how many tokens the clause used, 0 when
- * the token starts no such clause, or a parse error for an incomplete or repeated one.
+ * Reads the clause that starts at `tokens[index]` into `target`: `on <vm>`, `for <plan
+ * item>` or a bare VM name. Returns how many tokens the clause used, or a parse error
+ * when the clause is incomplete or repeated, or when the token starts no such clause.
+ * A command checks its own clauses before it calls this.
  */
 export function readTargetClause(tokens: readonly string[], index: number, target: RunTarget, config: Config): number | ParseError {
   const token = tokens[index]!;
@@ -39,7 +40,7 @@ export function readTargetClause(tokens: readonly string[], index: number, targe
     target.vmName = word;
     return 1;
   }
-  return 0;
+  return parseError('core.error.unexpected_word', { word: shortenToken(token) });
 }
 
 /** Returns the VM the run goes to: the one the command names, else the recipe's default VM. */

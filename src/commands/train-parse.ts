@@ -3,7 +3,7 @@ import { exampleNames } from './examples.js';
 import { isAssignment, parseOverrides, type OverrideMap } from './overrides.js';
 import { isParseError, parseError, type ParseError } from './parse-error.js';
 import { resolveRecipe } from './resolve.js';
-import { readTargetClause, resolveTargetVm, shortenToken, type RunTarget } from './run-target.js';
+import { readTargetClause, resolveTargetVm, type RunTarget } from './run-target.js';
 import { tokenize } from './tokenize.js';
 
 /**
@@ -40,7 +40,6 @@ export function parseTrain(text: string, ctx: ParseContext): TrainCommand | Pars
     }
     const used = readTargetClause(rest, index, target, ctx.config);
     if (isParseError(used)) return used;
-    if (used === 0) return parseError('core.error.unexpected_word', { word: shortenToken(token) });
     index += used;
   }
 
