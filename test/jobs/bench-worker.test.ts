@@ -8,28 +8,26 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startTestJobsRuntime, submitRun, threadReplies, waitForEnd } from '../support/jobs-runtime.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
-import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { startJobServers, startTestJobsRuntime, submitRun, threadReplies, waitForEnd, type JobServers } from '../support/jobs-runtime.js';
+import { uniquePrefix } from '../support/redis.js';
+import { vmConfigFor } from '../support/sshd.js';
 import { PYTHON } from '../support/trainer-env.js';
 
 const CHANNEL = 'C0BENCH01';
 
 describe('bench worker', () => {
-  let redis: TestRedis;
-  let sshd: TestSshd;
-  let slack: FakeSlack;
+  let servers: JobServers;
 
   beforeAll(async () => {
-    [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
+    servers = await startJobServers();
   });
 
   afterAll(async () => {
-    await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
+    await servers?.stop();
   });
 
   it('posts a table and chart from two gloo processes', async () => {
+    const { redis, sshd, slack } = servers;
     const input: ConfigInput = {
       locale: 'en',
       redisPrefix: `${redis.prefix}${uniquePrefix('bench')}`,

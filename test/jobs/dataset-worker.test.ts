@@ -9,22 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startTestJobsRuntime, submitRun, threadReplies, waitForEnd, type TestJobsRuntime } from '../support/jobs-runtime.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
-import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { startJobServers, startTestJobsRuntime, submitRun, threadReplies, waitForEnd, type JobServers, type TestJobsRuntime } from '../support/jobs-runtime.js';
+import { uniquePrefix } from '../support/redis.js';
+import { vmConfigFor } from '../support/sshd.js';
 import { PYTHON, SAMPLE_DATASET } from '../support/trainer-env.js';
 
 const CHANNEL = 'C0DATA001';
 
 describe('dataset worker', () => {
-  let redis: TestRedis;
-  let sshd: TestSshd;
-  let slack: FakeSlack;
+  let servers: JobServers;
   let jobs: TestJobsRuntime;
 
   beforeAll(async () => {
-    [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
+    servers = await startJobServers();
+    const { redis, sshd, slack } = servers;
     const dataDir = path.join(sshd.workdir, 'data');
     await mkdir(dataDir, { recursive: true });
     await copyFile(SAMPLE_DATASET, path.join(dataDir, 'medical.jsonl'));
@@ -49,7 +47,7 @@ describe('dataset worker', () => {
 
   afterAll(async () => {
     await jobs?.close();
-    await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
+    await servers?.stop();
   });
 
   async function check(recipe: string, overrides: Record<string, number> = {}): Promise<RunRecord> {
@@ -58,7 +56,7 @@ describe('dataset worker', () => {
   }
 
   function threadText(run: RunRecord): string {
-    return threadReplies(slack, run).join('\n');
+    return threadReplies(servers.slack, run).join('\n');
   }
 
   it('posts the report with the plan target', async () => {

@@ -8,30 +8,28 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { configSchema, type ConfigInput } from '../../src/config/schema.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { getFreePort } from '../support/free-port.js';
-import { killLaunchedRuns, startTestJobsRuntime, submitRun, threadReplies, waitForRun, waitForStatus } from '../support/jobs-runtime.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
-import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { killLaunchedRuns, startJobServers, startTestJobsRuntime, submitRun, threadReplies, waitForRun, waitForStatus, type JobServers } from '../support/jobs-runtime.js';
+import { uniquePrefix } from '../support/redis.js';
+import { vmConfigFor } from '../support/sshd.js';
 import { PYTHON, REPO, SAMPLE_DATASET } from '../support/trainer-env.js';
 
 const FAKE_SERVER = path.join(REPO, 'test/fixtures/fake_openai_server.py');
 const CHANNEL = 'C0TRAINDEP';
 
 describe('deploy after training', () => {
-  let redis: TestRedis;
-  let sshd: TestSshd;
-  let slack: FakeSlack;
+  let servers: JobServers;
 
   beforeAll(async () => {
-    [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
+    servers = await startJobServers();
   });
 
   afterAll(async () => {
-    await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
+    await servers?.stop();
   });
 
   it('queues a deploy of the new adapter', async () => {
+    const { redis, sshd, slack } = servers;
     const workdir = path.join(sshd.workdir, uniquePrefix('vm'));
     const input: ConfigInput = {
       locale: 'en',

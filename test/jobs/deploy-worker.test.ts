@@ -11,11 +11,10 @@ import { configSchema, type Config, type ConfigInput } from '../../src/config/sc
 import { stopDeployment } from '../../src/jobs/deploy-worker.js';
 import type { RunRecord } from '../../src/jobs/run-types.js';
 import type { JobsRuntime } from '../../src/jobs/runtime.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { getFreePort } from '../support/free-port.js';
-import { killLaunchedRuns, startTestJobsRuntime, submitRun, threadReplies, waitForStatus, type TestJobsRuntime } from '../support/jobs-runtime.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
-import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { killLaunchedRuns, startJobServers, startTestJobsRuntime, submitRun, threadReplies, waitForStatus, type JobServers, type TestJobsRuntime } from '../support/jobs-runtime.js';
+import { uniquePrefix } from '../support/redis.js';
+import { vmConfigFor } from '../support/sshd.js';
 
 const FAKE_SERVER = path.resolve(import.meta.dirname, '../fixtures/fake_openai_server.py');
 const CHANNEL = 'C0DEPLOY1';
@@ -26,9 +25,7 @@ function serverCommand(mode: string): string[] {
 }
 
 describe('deploy worker', () => {
-  let redis: TestRedis;
-  let sshd: TestSshd;
-  let slack: FakeSlack;
+  let servers: JobServers;
   let jobs: TestJobsRuntime;
   let runtime: JobsRuntime;
   let config: Config;
@@ -36,7 +33,7 @@ describe('deploy worker', () => {
   let port: number;
 
   beforeAll(async () => {
-    [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
+    servers = await startJobServers();
   });
 
   afterEach(async () => {
@@ -45,10 +42,11 @@ describe('deploy worker', () => {
   });
 
   afterAll(async () => {
-    await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
+    await servers?.stop();
   });
 
   async function start(): Promise<void> {
+    const { redis, sshd, slack } = servers;
     workdir = path.join(sshd.workdir, uniquePrefix('vm'));
     port = await getFreePort();
     const deploy = { kind: 'deploy' as const, model: 'demo-model', port, host: '127.0.0.1', healthPollSeconds: 0.3, smokePrompt: 'hello' };
@@ -76,7 +74,7 @@ describe('deploy worker', () => {
   }
 
   function threadText(run: RunRecord): string {
-    return threadReplies(slack, run).join('\n');
+    return threadReplies(servers.slack, run).join('\n');
   }
 
   it('serves a healthy server and reports it', async () => {
@@ -88,7 +86,7 @@ describe('deploy worker', () => {
     expect(serving.status).toBe('serving');
     expect(serving.deployment?.models).toEqual(['demo-model']);
     expect(serving.deployment?.endpoint).toBe(`http://127.0.0.1:${port}/v1`);
-    await slack.waitFor(() => threadText(serving).includes('Deployed and serving'));
+    await servers.slack.waitFor(() => threadText(serving).includes('Deployed and serving'));
     const text = threadText(serving);
     expect(text).toContain('demo-model');
     expect(text).toMatch(/Smoke test \(\d+ ms\): 我是测试模型。/);
@@ -110,7 +108,7 @@ describe('deploy worker', () => {
     expect((await runtime.runStore.require(old.id)).status).toBe('serving');
 
     // Failure handling reports the failure and keeps the deploy's own message on the run.
-    await slack.waitFor(() => threadText(failed).includes(`#${failed.id} attempt 1 failed`));
+    await servers.slack.waitFor(() => threadText(failed).includes(`#${failed.id} attempt 1 failed`));
     const handled = await runtime.runStore.require(failed.id);
     expect(handled.failureMessage).toContain(`#${old.id} keeps serving`);
   });
@@ -126,7 +124,7 @@ describe('deploy worker', () => {
     expect(replacement.deployment?.port).toBe(old.deployment!.port + 1);
     const ended = await waitForStatus(runtime, old.id, ['succeeded', 'failed']);
     expect(ended.status).toBe('succeeded');
-    await slack.waitFor(() => threadText(ended).includes(`Deployment replaced by #${replacement.id}`));
+    await servers.slack.waitFor(() => threadText(ended).includes(`Deployment replaced by #${replacement.id}`));
   });
 
   it('fails a server that crashes after start', async () => {
@@ -139,7 +137,7 @@ describe('deploy worker', () => {
     expect(failed.exitCode).toBe(3);
     expect(failed.failureMessage).toContain('exited before passing its health check (exit code 3)');
     expect(failed.failureMessage).toContain('crashing as asked');
-    await slack.waitFor(() => threadText(failed).includes('❌ Deployment failed'));
+    await servers.slack.waitFor(() => threadText(failed).includes('❌ Deployment failed'));
   });
 
   it('keeps the old server when the new one crashes', async () => {
@@ -175,7 +173,7 @@ describe('deploy worker', () => {
     const stopped = await waitForStatus(runtime, serving.id, ['succeeded', 'failed']);
     expect(stopped.status).toBe('succeeded');
     expect(stopped.cancelRequestedBy).toBe(USER);
-    await slack.waitFor(() => threadText(stopped).includes(`Deployment stopped by <@${USER}>`));
+    await servers.slack.waitFor(() => threadText(stopped).includes(`Deployment stopped by <@${USER}>`));
     expect(threadText(stopped)).not.toContain('Training');
   });
 });

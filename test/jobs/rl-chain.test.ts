@@ -11,10 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { checkpointLister } from '../../src/jobs/run-restart.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startTestJobsRuntime, submitRun, threadReplies, waitForEnd, type TestJobsRuntime } from '../support/jobs-runtime.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
-import { startSshd, vmConfigFor, type TestSshd } from '../support/sshd.js';
+import { startJobServers, startTestJobsRuntime, submitRun, threadReplies, waitForEnd, type JobServers, type TestJobsRuntime } from '../support/jobs-runtime.js';
+import { uniquePrefix } from '../support/redis.js';
+import { vmConfigFor } from '../support/sshd.js';
 import { PYTHON, SAMPLE_DATASET } from '../support/trainer-env.js';
 
 const CHANNEL = 'C0TRAIN01';
@@ -25,24 +24,23 @@ const PROMPTS = [
 ];
 
 describe('chained SFT then GRPO end to end', () => {
-  let redis: TestRedis;
-  let sshd: TestSshd;
-  let slack: FakeSlack;
+  let servers: JobServers;
   let dataDir: string;
   let jobs: TestJobsRuntime | undefined;
 
   beforeAll(async () => {
-    [redis, sshd, slack] = await Promise.all([startRedis(), startSshd(), startFakeSlack()]);
+    servers = await startJobServers();
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'rl-chain-'));
   });
 
   afterAll(async () => {
     await jobs?.close();
-    await Promise.all([redis?.stop(), sshd?.stop(), slack?.stop()]);
+    await servers?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
 
   function makeConfig(prompts: string): Config {
+    const { redis, sshd } = servers;
     const input: ConfigInput = {
       redisPrefix: `${redis.prefix}${uniquePrefix('jobs')}`,
       slack: { mode: 'console', channel: CHANNEL, progressEverySeconds: 0.001 },
@@ -73,6 +71,7 @@ describe('chained SFT then GRPO end to end', () => {
   }
 
   it('runs both stages and reports them in one thread', async () => {
+    const { redis, slack } = servers;
     const prompts = path.join(dataDir, 'prompts.jsonl');
     await writeFile(prompts, PROMPTS.map((row) => JSON.stringify(row)).join('\n') + '\n');
     const config = makeConfig(prompts);

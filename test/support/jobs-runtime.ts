@@ -2,6 +2,7 @@
  * The jobs runtime as the integration tests run it: on a real redis-server, posting to
  * the fake Slack Web API, with short BullMQ locks and fast announcements.
  *
+ *   const { redis, sshd, slack, stop } = await startJobServers();   // sshd: the VM
  *   const { runtime, close } = startTestJobsRuntime({ config, redis, slack });
  *   runtime.startWorkers();
  *   const run = await submitRun(runtime, { kind: 'train', recipe: 'demo', vm: 'gpu1', userId, channel, overrides: {} });
@@ -25,8 +26,35 @@ import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
 import { HostPool } from '../../src/remote/host-pool.js';
 import { signalRun } from '../../src/remote/launcher.js';
 import type { VmControl } from '../../src/remote/vm-control.js';
-import type { FakeSlack } from './fake-slack.js';
-import { uniquePrefix, type TestRedis } from './redis.js';
+import { startFakeSlack, type FakeSlack } from './fake-slack.js';
+import { startRedis, uniquePrefix, type TestRedis } from './redis.js';
+import { startSshd, type TestSshd } from './sshd.js';
+
+/** The servers of a jobs test: redis-server, sshd as the VM, and the fake Slack Web API. */
+export interface JobServers {
+  redis: TestRedis;
+  sshd: TestSshd;
+  slack: FakeSlack;
+  stop(): Promise<void>;
+}
+
+/** Starts the three servers in parallel. When one fails to start, stops the others and rethrows. */
+export async function startJobServers(): Promise<JobServers> {
+  const started = await Promise.allSettled([startRedis(), startSshd(), startFakeSlack()] as const);
+  const [redis, sshd, slack] = started;
+  if (redis.status === 'fulfilled' && sshd.status === 'fulfilled' && slack.status === 'fulfilled') {
+    const servers = { redis: redis.value, sshd: sshd.value, slack: slack.value };
+    const stop = async (): Promise<void> => {
+      await Promise.all([servers.redis.stop(), servers.sshd.stop(), servers.slack.stop()]);
+    };
+    return { ...servers, stop };
+  }
+
+  // Stop the servers that did start, so a failed set-up leaves nothing running.
+  await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)));
+  const failure = started.find((result) => result.status === 'rejected');
+  throw failure?.reason;
+}
 
 /** Silent unless TEST_LOG_LEVEL names a pino level. */
 export const testLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
