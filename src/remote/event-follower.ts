@@ -47,8 +47,10 @@ export interface FollowRunEventsOptions {
   /** After an `end` event, how long to wait for exit_code before returning without it. Default 30000. */
   exitCodeGraceMs?: number;
   /**
-   * Milliseconds between checks that the process is alive (`kill -0`, one command per
-   * check). exit_code itself is read on every poll. Default 10000.
+   * Milliseconds without new events after which the follower checks that the process is
+   * alive (`kill -0`, one command per check). A run that wrote events since the last
+   * check is alive, so a steadily writing run needs no check. exit_code itself is read
+   * on every poll. Default 10000.
    */
   livenessCheckMs?: number;
   /** Bytes per read; grown when one line is longer. Default 1 MiB. */
@@ -126,6 +128,12 @@ export async function followRunEvents(options: FollowRunEventsOptions): Promise<
       if (parsed.newOffset > offset) {
         await callBack(() => options.onEvents(parsed.events, parsed.newOffset));
         offset = parsed.newOffset;
+        // New lines mean the process wrote lately, so the next liveness check can wait.
+        // Each check is an SSH exec that forks processes on the VM. With 25 runs on one
+        // loaded VM those execs queued behind each other for seconds, and every run's
+        // events waited for its check. A backlog read after a restart delays the check
+        // by at most livenessCheckMs.
+        livenessCheckedAt = now();
         const end = parsed.events.find((event): event is EndEvent => event.type === 'end');
         if (end) {
           endEvent = end;

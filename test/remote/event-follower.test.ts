@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syncCode } from '../../src/remote/code-sync.js';
 import { followRunEvents, type FollowRunEventsOptions } from '../../src/remote/event-follower.js';
 import { HostPool } from '../../src/remote/host-pool.js';
+import type { ExecOptions, HostProvider } from '../../src/remote/host.js';
 import { launchRun, readRunStatus, signalRun } from '../../src/remote/launcher.js';
 import type { RunEvent } from '../../src/remote/run-events.js';
 import type { VmConfig } from '../../src/config/schema.js';
@@ -164,6 +165,43 @@ describe('followRunEvents over SSH', () => {
     expect(result.exitCode).toBe(3);
     expect(result.sawEnd).toBe(false);
     expect(events).toEqual([]);
+  });
+
+  it('skips liveness checks while events arrive', async () => {
+    const runDir = newRunDir();
+    await launchRun(await pool.get('gpu1'), {
+      runDir,
+      codeDir,
+      python: 'python3',
+      runJson: runJsonFor(runDir, '4', { max_steps: 40, step_delay_seconds: 0.05 }),
+      attempt: 1,
+    });
+    await waitFor('the first event', async () => ((await fileEvents(runDir).catch(() => [])).length > 0 ? true : undefined));
+    // Every command the follower runs on the VM goes through this host, and the status script is its liveness check.
+    const commands: string[][] = [];
+    const counting: HostProvider = {
+      get: async (vmName) => {
+        const host = await pool.get(vmName);
+        return new Proxy(host, {
+          get: (target, property, receiver) => {
+            if (property !== 'exec') return Reflect.get(target, property, receiver) as unknown;
+            return (argv: readonly string[], options?: ExecOptions) => {
+              commands.push([...argv]);
+              return target.exec(argv, options);
+            };
+          },
+        });
+      },
+      invalidate: (vmName, host) => pool.invalidate(vmName, host),
+      closeAll: async () => {},
+    };
+
+    const { events, done } = follow(runDir, { hosts: counting, livenessCheckMs: 5000 });
+    const result = await done;
+
+    expect(result.exitCode).toBe(0);
+    expect(events.filter((event) => event.type === 'step')).toHaveLength(40);
+    expect(commands.filter((argv) => argv.includes('run-status'))).toEqual([]);
   });
 
   it('ends after an end event without exit_code', async () => {
