@@ -48,8 +48,30 @@ describe('message catalogs', () => {
     expect(missing).toEqual([]);
   });
 
+  it('have no key the code never looks up', () => {
+    const sources = sourceFiles('src').filter((file) => !file.includes(`${path.sep}messages${path.sep}`));
+    const text = sources.map((file) => readFileSync(file, 'utf8')).join('\n');
+    // Keys built at run time: `runs.status.${status}`, `dataset.report.target_${position}` and `${labelKey}_empty`.
+    const prefixes = [...text.matchAll(/`([a-z_]+(?:\.[a-zA-Z_]+)*[._])\$\{/g)].map((m) => m[1]!);
+    const suffixes = [...text.matchAll(/\$\{[^}]+\}(_[a-z]+)`/g)].map((m) => m[1]!);
+    const quoted = (key: string): boolean => text.includes(`'${key}'`);
+    const unused = Object.keys(catalogs['zh-CN']).filter(
+      (key) => !quoted(key) && !prefixes.some((prefix) => key.startsWith(prefix)) && !suffixes.some((suffix) => key.endsWith(suffix) && quoted(key.slice(0, -suffix.length))),
+    );
+    expect(prefixes.length).toBeGreaterThan(5);
+    expect(unused).toEqual([]);
+  });
+
   it('fill placeholders', () => {
     expect(translate('zh-CN', 'core.cancel.done', { id: 42 })).toBe('已取消 #42。');
     expect(translate('en', 'core.cancel.done', { id: 42 })).toBe('Cancelled #42.');
   });
 });
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(file);
+    return file.endsWith('.ts') ? [file] : [];
+  });
+}

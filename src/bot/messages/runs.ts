@@ -47,9 +47,6 @@ export const runsMessages: CatalogPair = {
     'runs.vm.started': '虚拟机 {vm} 已启动，用时 {duration}。',
     'runs.vm.unreachable': '⚠️ 连接中断，正在重连（虚拟机 {vm}）…',
     'runs.vm.reconnected': '已重新连上虚拟机 {vm}，从断点继续跟踪。',
-    'runs.sync.done': '代码已同步到 {vm}。',
-    'runs.launch.started': '训练进程已在 {vm} 上启动。',
-    'runs.launch.reattached': '训练进程已在运行，重新接上跟踪。',
 
     'runs.progress': '步数 {step}/{maxSteps} · 损失 {loss}（变化 {lossChange}）· 学习率 {learningRate} · 轮次 {epoch}',
     'runs.progress.first': '步数 {step}/{maxSteps} · 损失 {loss} · 学习率 {learningRate} · 轮次 {epoch}',
@@ -72,8 +69,6 @@ export const runsMessages: CatalogPair = {
     'runs.cancel.requested': '<@{user}> 请求取消，训练正在保存检查点…',
     'runs.cancel.requestedStarting': '<@{user}> 请求取消，已通知训练进程停止。还没收到训练进度（进程可能还在准备），它会尽快退出…',
     'runs.cancel.alreadyEnded': '#{id} 已经结束，无需取消。',
-    'runs.cancel.notActive': '#{id} 已经结束（{status}），无需取消。',
-    'runs.cancel.notLaunched': '#{id} 还没启动训练进程，已直接取消。',
 
     'runs.summary.progress': '第 {step}/{maxSteps} 步，损失 {loss}',
     'runs.summary.cancelledBy': '已由 <@{user}> 取消',
@@ -142,9 +137,6 @@ export const runsMessages: CatalogPair = {
     'runs.vm.started': 'VM {vm} started in {duration}.',
     'runs.vm.unreachable': '⚠️ Connection lost, reconnecting (VM {vm})…',
     'runs.vm.reconnected': 'Reconnected to VM {vm}; following resumes where it stopped.',
-    'runs.sync.done': 'Code synced to {vm}.',
-    'runs.launch.started': 'Trainer process started on {vm}.',
-    'runs.launch.reattached': 'Trainer process already running; following it again.',
 
     'runs.progress': 'Step {step}/{maxSteps} · loss {loss} (change {lossChange}) · lr {learningRate} · epoch {epoch}',
     'runs.progress.first': 'Step {step}/{maxSteps} · loss {loss} · lr {learningRate} · epoch {epoch}',
@@ -168,8 +160,6 @@ export const runsMessages: CatalogPair = {
     'runs.cancel.requestedStarting':
       '<@{user}> requested cancellation; the trainer was asked to stop. No training progress has been read yet (it may still be preparing), so it exits as soon as it can…',
     'runs.cancel.alreadyEnded': '#{id} has already ended; nothing to cancel.',
-    'runs.cancel.notActive': '#{id} has already ended ({status}); nothing to cancel.',
-    'runs.cancel.notLaunched': '#{id} had not launched its trainer yet and is cancelled.',
 
     'runs.summary.progress': 'step {step}/{maxSteps}, loss {loss}',
     'runs.summary.cancelledBy': 'Cancelled by <@{user}>',
