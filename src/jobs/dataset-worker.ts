@@ -39,10 +39,6 @@ export function checkDataArguments(recipe: Partial<CheckDataRecipe> | undefined,
 export async function processDatasetRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
   await processKindRun(deps, initial, context, {
     kind: 'dataset',
-    recipeOf: (name) => {
-      const recipe = deps.config.recipes[name];
-      return recipe?.kind === 'dataset' ? recipe : undefined;
-    },
     process: (recipe, vm) => checkOnVm(deps, initial, recipe, vm, context),
   });
 }

@@ -29,10 +29,6 @@ export { REPLACED_BY_PREFIX } from './deploy-outcome.js';
 export async function processDeployRun(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext): Promise<void> {
   await processKindRun(deps, initial, context, {
     kind: 'deploy',
-    recipeOf: (name) => {
-      const recipe = deps.config.recipes[name];
-      return recipe?.kind === 'deploy' ? recipe : undefined;
-    },
     process: async (recipe, vm) => {
       const adapter = await resolveAdapter(deps, initial, recipe);
       const prepared = await prepareHostUnlessCancelled(deps, initial, context.logger);

@@ -6,7 +6,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
 
-import type { FailureClass, VmConfig } from '../config/schema.js';
+import type { FailureClass, Recipe, VmConfig } from '../config/schema.js';
 import type { Host } from '../remote/host.js';
 import { launchRun } from '../remote/launcher.js';
 import {
@@ -41,12 +41,13 @@ export class RunInputError extends Error {
   }
 }
 
-export interface KindRunOptions<Recipe> {
-  /** Recipe kind for the error message, such as `deploy`. */
-  kind: string;
-  /** Returns the recipe of that name when it is of this kind. */
-  recipeOf(name: string): Recipe | undefined;
-  process(recipe: Recipe, vm: VmConfig): Promise<void>;
+type RecipeOfKind<Kind extends Recipe['kind']> = Extract<Recipe, { kind: Kind }>;
+
+export interface KindRunOptions<Kind extends Recipe['kind']> {
+  kind: Kind;
+  /** Returns the recipe of that name. Default: the configured recipe when it is of this kind. */
+  recipeOf?(name: string): RecipeOfKind<Kind> | undefined;
+  process(recipe: RecipeOfKind<Kind>, vm: VmConfig): Promise<void>;
 }
 
 /**
@@ -56,11 +57,16 @@ export interface KindRunOptions<Recipe> {
  * hands the job back to the queue. Any other error settles the run on the job's last
  * attempt and is rethrown, so BullMQ retries earlier attempts.
  */
-export async function processKindRun<Recipe>(deps: RunWorkerDeps, initial: RunRecord, context: KindJobContext, options: KindRunOptions<Recipe>): Promise<void> {
+export async function processKindRun<Kind extends Recipe['kind']>(
+  deps: RunWorkerDeps,
+  initial: RunRecord,
+  context: KindJobContext,
+  options: KindRunOptions<Kind>,
+): Promise<void> {
   if (isFinalStatus(initial.status)) return repostFinalOutcome(deps, initial);
 
   try {
-    const recipe = options.recipeOf(initial.recipe);
+    const recipe = options.recipeOf ? options.recipeOf(initial.recipe) : configuredRecipe(deps, initial.recipe, options.kind);
     if (!recipe) throw new RunInputError(`"${initial.recipe}" is not a ${options.kind} recipe`);
     const vm = deps.config.vms[initial.vm];
     if (!vm) throw new RunInputError(`unknown VM "${initial.vm}"`);
@@ -84,6 +90,11 @@ export async function prepareHostUnlessCancelled(deps: RunWorkerDeps, initial: R
   const prepared = await prepareHost(deps, initial, logger);
   if (await endIfCancelledBeforeLaunch(deps, prepared.run, logger)) return undefined;
   return prepared;
+}
+
+function configuredRecipe<Kind extends Recipe['kind']>(deps: RunWorkerDeps, name: string, kind: Kind): RecipeOfKind<Kind> | undefined {
+  const recipe = deps.config.recipes[name];
+  return recipe?.kind === kind ? (recipe as RecipeOfKind<Kind>) : undefined;
 }
 
 /** A command that exited while its run went on: the run as stored after the exit, and a fresh host. */
