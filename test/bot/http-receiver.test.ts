@@ -12,13 +12,9 @@ const sharedFiles: DatasetUploadMessage[] = [];
 
 beforeAll(async () => {
   harness = await startBotHarness();
-  ({ bot, endpoint } = await startHttpBot({
+  ({ bot, endpoint } = await startHttpBot(harness, {
     botToken: CANARY.botToken,
     signingSecret: CANARY.signingSecret,
-    slackApiUrl: harness.slack.url,
-    deps: harness.deps,
-    dedupe: harness.dedupe,
-    logger: harness.logger,
     onFileShare: async (message) => {
       sharedFiles.push(message);
       return true;

@@ -24,14 +24,7 @@ let sequence = 0;
 
 beforeAll(async () => {
   harness = await startBotHarness();
-  ({ bot, endpoint } = await startHttpBot({
-    botToken: CANARY.botToken,
-    signingSecret: CANARY.signingSecret,
-    slackApiUrl: harness.slack.url,
-    deps: harness.deps,
-    dedupe: harness.dedupe,
-    logger: harness.logger,
-  }));
+  ({ bot, endpoint } = await startHttpBot(harness, { botToken: CANARY.botToken, signingSecret: CANARY.signingSecret }));
 });
 
 afterAll(async () => {

@@ -71,8 +71,6 @@ export interface TestJobsRuntimeOptions {
   vmControl?: VmControl;
   /** Default: a fresh queue name, so runtimes of other tests never take this one's jobs. */
   queueName?: string;
-  /** Default: WORKER_OPTIONS. */
-  worker?: JobsRuntimeDeps['worker'];
 }
 
 export interface TestJobsRuntime {
@@ -95,7 +93,7 @@ export function startTestJobsRuntime(options: TestJobsRuntimeOptions): TestJobsR
     vmControl: options.vmControl ?? new AlwaysOnVmControl(),
     logger: testLogger,
     queueName,
-    worker: options.worker ?? WORKER_OPTIONS,
+    worker: WORKER_OPTIONS,
     announcer: ANNOUNCER_OPTIONS,
   });
   const close = async (): Promise<void> => {

@@ -2,13 +2,14 @@
  * Bolt's HTTP receiver as the Slack receiver tests drive it: the bot app listening on a
  * free loopback port, and requests signed the way Slack signs them.
  *
- *   const { bot, endpoint } = await startHttpBot({ botToken, signingSecret, deps, dedupe, logger });
+ *   const { bot, endpoint } = await startHttpBot(harness, { botToken, signingSecret });
  *   const response = await postSignedRequest(endpoint, body, { signingSecret });
  *   await bot.stop();
  */
 import { createHmac } from 'node:crypto';
 
 import { createBotApp, type BotApp, type BotAppOptions } from '../../src/bot/app.js';
+import type { FakeSlack } from './fake-slack.js';
 import { getFreePort } from './free-port.js';
 
 /** Returns the `x-slack-signature` value: `v0=` and the HMAC-SHA256 of `v0:<timestamp>:<body>`. */
@@ -39,13 +40,26 @@ export async function postSignedRequest(endpoint: string, body: string, options:
   });
 }
 
+/** What the bot app runs on in a receiver test: the fake Slack Web API and the handler deps. */
+export interface HttpBotHarness extends Pick<BotAppOptions, 'deps' | 'dedupe' | 'logger'> {
+  slack: Pick<FakeSlack, 'url'>;
+}
+
 /** Starts the bot app with the HTTP receiver on 127.0.0.1 and a free port, and returns its events URL. */
 export async function startHttpBot(
-  options: Omit<BotAppOptions, 'receiver'> & { signingSecret: string },
+  harness: HttpBotHarness,
+  options: Pick<BotAppOptions, 'botToken' | 'onFileShare' | 'onHomeOpened'> & { signingSecret: string },
 ): Promise<{ bot: BotApp; endpoint: string }> {
   const { signingSecret, ...appOptions } = options;
   const port = await getFreePort();
-  const bot = createBotApp({ ...appOptions, receiver: { mode: 'http', signingSecret, port, host: '127.0.0.1' } });
+  const bot = createBotApp({
+    ...appOptions,
+    slackApiUrl: harness.slack.url,
+    deps: harness.deps,
+    dedupe: harness.dedupe,
+    logger: harness.logger,
+    receiver: { mode: 'http', signingSecret, port, host: '127.0.0.1' },
+  });
   await bot.start();
   return { bot, endpoint: `http://127.0.0.1:${port}/slack/events` };
 }
