@@ -5,21 +5,36 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import type { z } from 'zod';
 
 import { configSchema, type Config } from './schema.js';
+import { findUnknownKeys, type UnknownKey } from './unknown-keys.js';
 
 /**
  * Loading the YAML config: parse, fill local defaults, validate with zod, and hand out
  * a deeply frozen `Config`. Every problem is reported at once, schema errors and
  * dangling references alike, one `path: message (line N)` line each, so a person fixes
- * the file in one pass.
+ * the file in one pass. Keys the schema does not define are not problems, because the
+ * file still works without them, but they are returned so callers can warn about them.
  */
 export class ConfigError extends Error {
   constructor(
     readonly source: string,
     readonly problems: readonly string[],
+    /** Keys the schema does not define, found in the same pass. It is empty when the YAML itself is invalid. */
+    readonly unknownKeys: readonly LocatedUnknownKey[] = [],
   ) {
     super(`Invalid config ${source}:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** An unknown key with the 1-based line of the key in the file. */
+export interface LocatedUnknownKey extends UnknownKey {
+  readonly line?: number;
+}
+
+/** A valid config with the keys of the file that it ignores. */
+export interface LoadedConfig {
+  readonly config: Config;
+  readonly unknownKeys: readonly LocatedUnknownKey[];
 }
 
 export interface LoadOptions {
@@ -35,6 +50,11 @@ export interface LoadOptions {
 
 /** Reads and validates the config file at `path`; throws ConfigError listing every problem. */
 export function loadConfig(path: string, options: LoadOptions = {}): Config {
+  return loadConfigFile(path, options).config;
+}
+
+/** Reads and validates the config file at `path` like `loadConfig`, and also returns the keys it ignores. */
+export function loadConfigFile(path: string, options: LoadOptions = {}): LoadedConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -44,11 +64,16 @@ export function loadConfig(path: string, options: LoadOptions = {}): Config {
       `${reason}; set TRAINOPS_CONFIG or copy config/trainops.example.yaml to config/trainops.yaml`,
     ]);
   }
-  return parseConfig(text, path, options);
+  return parseConfigText(text, path, options);
 }
 
 /** Validates config text; `source` names it in errors. Pure apart from the thrown ConfigError. */
 export function parseConfig(text: string, source: string, options: LoadOptions = {}): Config {
+  return parseConfigText(text, source, options).config;
+}
+
+/** Validates config text like `parseConfig`, and also returns the keys the schema does not define. */
+export function parseConfigText(text: string, source: string, options: LoadOptions = {}): LoadedConfig {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { prettyErrors: true, lineCounter });
   if (document.errors.length > 0) {
@@ -60,13 +85,15 @@ export function parseConfig(text: string, source: string, options: LoadOptions =
 
   const raw: unknown = document.toJS();
   applyLocalDefaults(raw, options);
+  const locate = (path: readonly PropertyKey[]): number | undefined => lineOf(document, lineCounter, path);
+  const unknownKeys = findUnknownKeys(configSchema, raw).map((key) => ({ ...key, line: locate(key.path) }));
 
   // The schema's own checks and the cross-reference checks both run in this one parse.
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
-    throw new ConfigError(source, formatIssues(result.error.issues, (path) => lineOf(document, lineCounter, path)));
+    throw new ConfigError(source, formatIssues(result.error.issues, locate), unknownKeys);
   }
-  return deepFreeze(result.data);
+  return { config: deepFreeze(result.data), unknownKeys };
 }
 
 /**

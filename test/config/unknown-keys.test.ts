@@ -1,0 +1,171 @@
+import { Writable } from 'node:stream';
+
+import { describe, expect, it } from 'vitest';
+
+import { ConfigError, parseConfigText } from '../../src/config/load.js';
+import { configSchema } from '../../src/config/schema.js';
+import { describeUnknownKey, findUnknownKeys, logUnknownKeys } from '../../src/config/unknown-keys.js';
+import { createLogger } from '../../src/logging.js';
+
+/** A valid config with one key of each kind the schema checks; typos are spliced in per test. */
+const BASE = `locale: zh-CN
+slack:
+  mode: console
+  channel: C0RUNS
+team:
+  members:
+    - { id: U0ALICE01, name: Alice, roles: [admin] }
+vms:
+  gpu1:
+    transport: local
+    autoStop: { enabled: true }
+recipes:
+  sft:
+    kind: train
+    model: tiny-random-phi3
+    dataset: rows.jsonl
+    vm: gpu1
+    hyperparameters: { max_steps: 20 }
+    stages:
+      - { stage: sft }
+      - { stage: dpo, from: sft, dataset: pairs.jsonl }
+  serve:
+    kind: deploy
+    model: tiny-random-phi3
+    vm: gpu1
+`;
+
+/** Replaces `from` in BASE, which must occur exactly once. */
+function withEdit(from: string, to: string): string {
+  expect(BASE.split(from)).toHaveLength(2);
+  return BASE.replace(from, to);
+}
+
+function unknownKeysOf(text: string): { path: string; line: number | undefined; suggestion: string | undefined }[] {
+  return parseConfigText(text, 'test').unknownKeys.map((key) => ({ path: key.path.join('.'), line: key.line, suggestion: key.suggestion }));
+}
+
+describe('findUnknownKeys', () => {
+  it('finds none in a valid file', () => {
+    expect(unknownKeysOf(BASE)).toEqual([]);
+  });
+
+  it('finds a top-level typo', () => {
+    expect(unknownKeysOf(withEdit('locale: zh-CN\n', 'locale: zh-CN\nredisprefix: ops\n'))).toEqual([
+      { path: 'redisprefix', line: 2, suggestion: 'redisPrefix' },
+    ]);
+  });
+
+  it('finds a VM autoStop typo', () => {
+    const text = withEdit('    autoStop: { enabled: true }\n', '    autostop: { enabled: true }\n');
+    expect(unknownKeysOf(text)).toEqual([{ path: 'vms.gpu1.autostop', line: 11, suggestion: 'autoStop' }]);
+  });
+
+  it('finds a typo inside autoStop', () => {
+    const text = withEdit('autoStop: { enabled: true }', 'autoStop: { enabled: true, idleMinute: 30 }');
+    expect(unknownKeysOf(text)).toEqual([{ path: 'vms.gpu1.autoStop.idleMinute', line: 11, suggestion: 'idleMinutes' }]);
+  });
+
+  it('finds a recipe typo', () => {
+    const text = withEdit('    vm: gpu1\n    hyperparameters', '    vm: gpu1\n    deployafter: serve\n    hyperparameters');
+    expect(unknownKeysOf(text)).toEqual([{ path: 'recipes.sft.deployafter', line: 18, suggestion: 'deployAfter' }]);
+  });
+
+  it('checks a recipe against its kind', () => {
+    // maxModelLen is a deploy field, so in a train recipe it is unknown.
+    const text = withEdit('    vm: gpu1\n    hyperparameters', '    vm: gpu1\n    maxModelLen: 4096\n    hyperparameters');
+    expect(unknownKeysOf(text)).toEqual([{ path: 'recipes.sft.maxModelLen', line: 18, suggestion: undefined }]);
+
+    const deploy = `${BASE}    helthTimeoutSeconds: 60\n`;
+    expect(unknownKeysOf(deploy)).toEqual([{ path: 'recipes.serve.helthTimeoutSeconds', line: 26, suggestion: 'healthTimeoutSeconds' }]);
+  });
+
+  it('finds a stage typo', () => {
+    const text = withEdit('{ stage: dpo, from: sft, dataset: pairs.jsonl }', '{ stage: dpo, from: sft, datset: pairs.jsonl }');
+    expect(unknownKeysOf(text)).toEqual([{ path: 'recipes.sft.stages.1.datset', line: 21, suggestion: 'dataset' }]);
+  });
+
+  it('finds a slack typo', () => {
+    const text = withEdit('  channel: C0RUNS\n', '  channel: C0RUNS\n  progressEverySecond: 30\n');
+    expect(unknownKeysOf(text)).toEqual([{ path: 'slack.progressEverySecond', line: 5, suggestion: 'progressEverySeconds' }]);
+  });
+
+  it('accepts any hyperparameters key', () => {
+    const text = withEdit('hyperparameters: { max_steps: 20 }', 'hyperparameters: { max_steps: 20, autostop: 1, lerning_rate: 0.1 }');
+    expect(unknownKeysOf(text)).toEqual([]);
+  });
+
+  it('accepts record names and checks their values', () => {
+    const text = withEdit(
+      '    hyperparameters: { max_steps: 20 }\n',
+      '    hyperparameters: { max_steps: 20 }\n    overrides:\n      lr: { field: learning_rate, type: number, mn: 0 }\n',
+    );
+    expect(unknownKeysOf(text)).toEqual([{ path: 'recipes.sft.overrides.lr.mn', line: 20, suggestion: 'min' }]);
+  });
+
+  it('finds typos at several depths in file order', () => {
+    const text = withEdit('locale: zh-CN\n', 'locael: en\n').replace('autoStop:', 'autostop:').replace('  mode: console\n', '  mode: console\n  prot: 3000\n');
+    expect(unknownKeysOf(text).map((key) => key.path)).toEqual(['locael', 'slack.prot', 'vms.gpu1.autostop']);
+  });
+
+  it('offers no suggestion for a distant name', () => {
+    expect(unknownKeysOf(`${BASE}zzqqxx: 1\n`)).toEqual([{ path: 'zzqqxx', line: 26, suggestion: undefined }]);
+  });
+
+  it('reports unknown keys of an invalid file', () => {
+    const text = withEdit('    autoStop: { enabled: true }\n', '    gpus: -1\n    autostop: { enabled: true }\n');
+    let error: unknown;
+    try {
+      parseConfigText(text, 'test');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual(['vms.gpu1.gpus: Too small: expected number to be >=0 (line 11)']);
+    expect((error as ConfigError).unknownKeys).toEqual([{ path: ['vms', 'gpu1', 'autostop'], line: 12, suggestion: 'autoStop' }]);
+  });
+
+  it('skips values of the wrong type', () => {
+    expect(findUnknownKeys(configSchema, { vms: 'gpu1', recipes: [{ kind: 'train', x: 1 }], team: null })).toEqual([]);
+  });
+});
+
+describe('describeUnknownKey', () => {
+  it('suggests the nearest key', () => {
+    expect(describeUnknownKey({ path: ['vms', 'gpu1', 'autostop'], suggestion: 'autoStop' }, 11)).toBe(
+      'vms.gpu1.autostop is not a known key, so it is ignored; did you mean autoStop? (line 11)',
+    );
+  });
+
+  it('asks for a fix without a suggestion', () => {
+    expect(describeUnknownKey({ path: ['zzqqxx'] })).toBe('zzqqxx is not a known key, so it is ignored; delete it or check its spelling');
+  });
+});
+
+describe('logUnknownKeys', () => {
+  it('logs one warning per key', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(...chunk.toString('utf8').trimEnd().split('\n'));
+        callback();
+      },
+    });
+    const logger = createLogger({ destination });
+    const text = withEdit('locale: zh-CN\n', 'locale: zh-CN\nzzqqxx: 1\n').replace('autoStop:', 'autostop:');
+
+    logUnknownKeys(logger, parseConfigText(text, 'test').unknownKeys);
+
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries).toHaveLength(2);
+    expect(entries[0]).toMatchObject({ level: 40, key: 'zzqqxx', line: 2, msg: 'config: zzqqxx is not a known key, so it is ignored; delete it or check its spelling (line 2)' });
+    expect(entries[0]).not.toHaveProperty('suggestion');
+    expect(entries[1]).toMatchObject({
+      level: 40,
+      key: 'vms.gpu1.autostop',
+      line: 12,
+      suggestion: 'autoStop',
+      msg: 'config: vms.gpu1.autostop is not a known key, so it is ignored; did you mean autoStop? (line 12)',
+    });
+  });
+});
