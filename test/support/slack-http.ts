@@ -40,7 +40,7 @@ export async function postSignedRequest(endpoint: string, body: string, options:
   });
 }
 
-/** What the bot app runs on in a receiver test: the fake Slack Web API and the handler deps. */
+/** The fake Slack Web API and handler deps that a receiver test runs the bot app on. */
 export interface HttpBotHarness extends Pick<BotAppOptions, 'deps' | 'dedupe' | 'logger'> {
   slack: Pick<FakeSlack, 'url'>;
 }
