@@ -2,16 +2,18 @@ import { readFileSync } from 'node:fs';
 
 import { parse } from 'yaml';
 
-import { ConfigError, loadConfig, type LoadOptions } from './config/load.js';
-import { findSecretKeys } from './config/secret-keys.js';
+import { ConfigError, loadConfigFile, type LoadOptions, type LocatedUnknownKey } from './config/load.js';
+import { findSecretKeys, type SecretKey } from './config/secret-keys.js';
+import { describeUnknownKey } from './config/unknown-keys.js';
 import { secretScrubber } from './logging.js';
 
 /**
- * `trainops check-config [path]`: validates a config file without starting anything,
- * and reports `OK: N VMs, M recipes` or every problem. Placeholder host keys copied
- * from the example config (`SHA256:REPLACE…`) pass the schema but make every SSH
- * connection fail, so they are reported as warnings, and so are secret keys written
- * into the file, which the bot ignores.
+ * `trainops check-config [--strict] [path]`: validates a config file without starting
+ * anything, and reports `OK: N VMs, M recipes` or every problem. Placeholder host keys
+ * copied from the example config (`SHA256:REPLACE…`) pass the schema but make every SSH
+ * connection fail, so they are reported as warnings. Secret keys written into the file
+ * and keys the schema does not define are warnings too, because the bot ignores them.
+ * Warnings leave the exit code at 0 unless `--strict` makes them errors.
  */
 export interface ConfigCheck {
   /** False when the file cannot be used (the exit code is then 1). */
@@ -25,7 +27,12 @@ export interface ConfigCheck {
 /** Host keys that look copied from the example config rather than from `ssh-keygen -lf`. */
 const PLACEHOLDER_HOST_KEY = /REPLACE|x{6,}|X{6,}/;
 
+/** Prefix of warning lines, which `--strict` replaces with `error: `. */
+const WARNING = 'warning: ';
+
 export interface CheckOptions extends LoadOptions {
+  /** When true, the check fails on warnings and prints them as `error:` lines. */
+  strict?: boolean;
   /**
    * Secret values from the environment. The config file should contain none, but a person may
    * paste one into a field that a message quotes, so every output line is scrubbed of them.
@@ -33,30 +40,60 @@ export interface CheckOptions extends LoadOptions {
   secrets?: readonly string[];
 }
 
+/** Arguments of `trainops check-config`, or the usage error they contain. */
+export type CheckConfigArgs = { ok: true; path?: string; strict: boolean } | { ok: false; message: string };
+
+/** Parses the arguments after `check-config`: an optional `--strict` and at most one path. */
+export function parseCheckConfigArgs(args: readonly string[]): CheckConfigArgs {
+  let strict = false;
+  const paths: string[] = [];
+  for (const arg of args) {
+    if (arg === '--strict') strict = true;
+    else if (arg.startsWith('-')) return { ok: false, message: `unknown option "${arg}" for check-config; the only option is --strict` };
+    else paths.push(arg);
+  }
+  if (paths.length > 1) return { ok: false, message: `check-config takes one config path, got ${paths.length}: ${paths.join(' ')}` };
+  return paths[0] === undefined ? { ok: true, strict } : { ok: true, path: paths[0], strict };
+}
+
 export function checkConfigFile(path: string, options: CheckOptions = {}): ConfigCheck {
   const check = checkConfig(path, options);
   const scrub = secretScrubber(options.secrets ?? []);
-  return { ok: check.ok, report: check.report.map(scrub), problems: check.problems.map(scrub) };
+  const strict = options.strict === true && check.problems.some(isWarning);
+  if (!strict) return { ok: check.ok, report: check.report.map(scrub), problems: check.problems.map(scrub) };
+
+  // --strict: the same lines, with every warning promoted to an error that fails the check.
+  const problems = check.problems.map((line) => (isWarning(line) ? `error: ${line.slice(WARNING.length)}` : line));
+  return { ok: false, report: [], problems: problems.map(scrub) };
+}
+
+function isWarning(line: string): boolean {
+  return line.startsWith(WARNING);
 }
 
 function checkConfig(path: string, options: LoadOptions): ConfigCheck {
-  let config;
+  const secretKeys = findSecretKeysInFile(path);
+  let loaded;
   try {
-    config = loadConfig(path, options);
+    loaded = loadConfigFile(path, options);
   } catch (error) {
-    if (error instanceof ConfigError) return { ok: false, report: [], problems: [...error.message.split('\n'), ...secretKeyWarnings(path)] };
+    if (error instanceof ConfigError) {
+      const warnings = [...secretKeyWarnings(secretKeys), ...unknownKeyWarnings(error.unknownKeys, secretKeys)];
+      return { ok: false, report: [], problems: [...error.message.split('\n'), ...warnings] };
+    }
     throw error;
   }
 
-  const warnings = secretKeyWarnings(path);
+  const { config } = loaded;
+  const warnings = [...secretKeyWarnings(secretKeys), ...unknownKeyWarnings(loaded.unknownKeys, secretKeys)];
   for (const [name, vm] of Object.entries(config.vms)) {
     if (vm.ssh && PLACEHOLDER_HOST_KEY.test(vm.ssh.hostKey)) {
       warnings.push(
-        `warning: vms.${name}.ssh.hostKey ${vm.ssh.hostKey} looks like a placeholder; put the VM's fingerprint there (run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the VM)`,
+        `${WARNING}vms.${name}.ssh.hostKey ${vm.ssh.hostKey} looks like a placeholder; put the VM's fingerprint there (run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the VM)`,
       );
     }
     if (vm.azure && /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(vm.azure.subscriptionId)) {
-      warnings.push(`warning: vms.${name}.azure.subscriptionId is the all-zero placeholder; put the Azure subscription id there`);
+      warnings.push(`${WARNING}vms.${name}.azure.subscriptionId is the all-zero placeholder; put the Azure subscription id there`);
     }
   }
   const vmCount = Object.keys(config.vms).length;
@@ -65,16 +102,28 @@ function checkConfig(path: string, options: LoadOptions): ConfigCheck {
   return { ok: true, report: [summary], problems: warnings };
 }
 
-/** Warns about each secret key in the file and names the variable to use. The value is never printed. */
-function secretKeyWarnings(path: string): string[] {
+function findSecretKeysInFile(path: string): SecretKey[] {
   let data: unknown;
   try {
     data = parse(readFileSync(path, 'utf8'));
   } catch {
-    // loadConfig has already reported an unreadable file or invalid YAML.
+    // loadConfigFile reports an unreadable file or invalid YAML.
     return [];
   }
-  return findSecretKeys(data).map(
-    (key) => `warning: ${key.path} is ignored because secrets are read only from the environment; set ${key.variable} there and delete ${key.path} from the file`,
+  return findSecretKeys(data);
+}
+
+/** Warns about each secret key in the file and names the variable to use. The value is never printed. */
+function secretKeyWarnings(secretKeys: readonly SecretKey[]): string[] {
+  return secretKeys.map(
+    (key) => `${WARNING}${key.path} is ignored because secrets are read only from the environment; set ${key.variable} there and delete ${key.path} from the file`,
   );
+}
+
+/** Warns about each key the schema does not define, except secret keys, which have their own warning. */
+function unknownKeyWarnings(unknownKeys: readonly LocatedUnknownKey[], secretKeys: readonly SecretKey[]): string[] {
+  const secretPaths = new Set(secretKeys.map((key) => key.path));
+  return unknownKeys
+    .filter((key) => !secretPaths.has(key.path.join('.')))
+    .map((key) => `${WARNING}${describeUnknownKey(key, key.line)}`);
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 
 import { createBotApp, type BotApp } from './bot/app.js';
-import { checkConfigFile } from './check-config.js';
+import { checkConfigFile, parseCheckConfigArgs } from './check-config.js';
 import type { ChatPort } from './bot/chat-port.js';
 import { ConsoleChat } from './bot/console-chat.js';
 import { runConsoleSession } from './bot/console-session.js';
@@ -17,7 +17,8 @@ import { RedisRequestDeduper } from './bot/request-dedupe.js';
 import { SlackChat } from './bot/slack-chat.js';
 import { createCommandRegistry } from './commands/index.js';
 import { readEnv, redactUrl, secretValues, type Env } from './config/env.js';
-import { ConfigError, loadConfig } from './config/load.js';
+import { ConfigError, loadConfigFile, type LocatedUnknownKey } from './config/load.js';
+import { describeUnknownKey, logUnknownKeys } from './config/unknown-keys.js';
 import type { Config } from './config/schema.js';
 import { systemClock } from './jobs/clock.js';
 import { createPlanRuntime, type PlanRuntime } from './jobs/plan-runtime.js';
@@ -48,13 +49,14 @@ const ROLES: readonly Role[] = ['all', 'bot', 'worker', 'console'];
  */
 const RUN_QUEUE = 'run-jobs';
 const USAGE = `usage: trainops [${ROLES.join('|')}]
-       trainops check-config [path]
+       trainops check-config [--strict] [path]
 
   all           Slack receiver and job workers in one process (default)
   bot           Slack receiver only
   worker        job workers only
   console       play Slack in this terminal (the demo)
-  check-config  validate a config file (default TRAINOPS_CONFIG) and exit: 0 when usable
+  check-config  validate a config file (default TRAINOPS_CONFIG) and exit: 0 when usable;
+                --strict also exits 1 on warnings such as unknown keys
 
 Environment: TRAINOPS_CONFIG (default config/trainops.yaml), REDIS_URL, SLACK_BOT_TOKEN,
 SLACK_APP_TOKEN (Socket Mode), SLACK_SIGNING_SECRET (HTTP), AZURE_* , LOG_LEVEL.`;
@@ -66,8 +68,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (word === 'check-config') {
+    const args = parseCheckConfigArgs(argv.slice(1));
+    if (!args.ok) {
+      process.stderr.write(`trainops: ${args.message}\n${USAGE}\n`);
+      return 2;
+    }
     const env = readEnv();
-    const check = checkConfigFile(argv[1] ?? env.configPath, { localPython: env.localPython, baseDir: process.cwd(), secrets: secretValues(env) });
+    const check = checkConfigFile(args.path ?? env.configPath, { localPython: env.localPython, baseDir: process.cwd(), secrets: secretValues(env), strict: args.strict });
     for (const line of check.report) process.stdout.write(`${line}\n`);
     for (const line of check.problems) process.stderr.write(`${line}\n`);
     return check.ok ? 0 : 1;
@@ -79,12 +86,15 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const env = readEnv();
   let config: Config;
+  let unknownKeys: readonly LocatedUnknownKey[];
   try {
-    config = loadConfig(env.configPath, { localPython: env.localPython, baseDir: process.cwd() });
+    ({ config, unknownKeys } = loadConfigFile(env.configPath, { localPython: env.localPython, baseDir: process.cwd() }));
   } catch (error) {
     if (error instanceof ConfigError) {
       // Refuse to start and list every problem, scrubbed of secrets as check-config's output is.
-      process.stderr.write(`${secretScrubber(secretValues(env))(error.message)}\n`);
+      // Unknown keys follow, because a misspelt key is often why a required one is missing.
+      const unknownKeyLines = error.unknownKeys.map((key) => `warning: ${describeUnknownKey(key, key.line)}\n`);
+      process.stderr.write(secretScrubber(secretValues(env))(`${error.message}\n${unknownKeyLines.join('')}`));
       return 1;
     }
     throw error;
@@ -97,7 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
 
-  return role === 'console' ? runConsole(config, env) : runServer(role, config, env);
+  return role === 'console' ? runConsole(config, env, unknownKeys) : runServer(role, config, env, unknownKeys);
 }
 
 /** Lists every environment variable the role needs and lacks, so all are reported together. */
@@ -138,10 +148,11 @@ function createVmControl(config: Config, env: Env, logger: Logger): VmControl {
   );
 }
 
-async function runServer(role: Exclude<Role, 'console'>, config: Config, env: Env): Promise<number> {
+async function runServer(role: Exclude<Role, 'console'>, config: Config, env: Env, unknownKeys: readonly LocatedUnknownKey[]): Promise<number> {
   const logger = createLogger({ level: env.logLevel, secrets: secretValues(env) });
   const redisUrl = env.redisUrl!;
   logger.info({ role, config: env.configPath, redis: redactUrl(redisUrl), mode: config.slack.mode }, 'trainops starting');
+  logUnknownKeys(logger, unknownKeys);
 
   const chat = new SlackChat({ token: env.slackBotToken!, ...(env.slackApiUrl ? { slackApiUrl: env.slackApiUrl } : {}) });
   const hosts = new HostPool(config.vms, logger.child({ component: 'hosts' }));
@@ -211,13 +222,14 @@ async function runServer(role: Exclude<Role, 'console'>, config: Config, env: En
   return 0;
 }
 
-async function runConsole(config: Config, env: Env): Promise<number> {
+async function runConsole(config: Config, env: Env, unknownKeys: readonly LocatedUnknownKey[]): Promise<number> {
   // Logs go to a file so they do not interleave with the chat on the terminal.
   const logDir = path.resolve('.trainops');
   mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, 'console.log');
   const logger = createLogger({ level: env.logLevel, secrets: secretValues(env), destination: createWriteStream(logFile, { flags: 'a' }) });
   logger.info({ config: env.configPath, redis: redactUrl(env.redisUrl!) }, 'console starting');
+  logUnknownKeys(logger, unknownKeys);
 
   const t = (key: string): string => translate(config.locale, key);
   const chat = new ConsoleChat({

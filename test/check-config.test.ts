@@ -1,4 +1,4 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { checkConfigFile } from '../src/check-config.js';
+import { checkConfigFile, parseCheckConfigArgs } from '../src/check-config.js';
+import { getFreePort } from './support/free-port.js';
+import { startRedis } from './support/redis.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'trainops-check-config-'));
@@ -57,6 +59,10 @@ recipes:
 plan:
   items: [{ number: '1', title: t, due: 周一, vm: xoxb-canary-1111, recipe: canary-signing-3333 }]
 `;
+
+/** The demo config with `autoStop` misspelt under its VM. */
+const DEMO_TYPO = readFileSync(path.join(repoRoot, 'config/demo.yaml'), 'utf8').replace('    gpus: 0\n', '    gpus: 0\n    autostop: { enabled: true }\n');
+const DEMO_TYPO_WARNING = 'warning: vms.local.autostop is not a known key, so it is ignored; did you mean autoStop? (line 27)';
 
 function runCli(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
   // Only PATH and HOME come from this process, so a developer's own tokens never reach the child.
@@ -122,10 +128,70 @@ describe('checkConfigFile', () => {
     ]);
   });
 
+  it('warns about an unknown key', () => {
+    const file = path.join(workDir, 'typo.yaml');
+    writeFileSync(file, DEMO_TYPO);
+    const check = checkConfigFile(file);
+
+    expect(check.ok).toBe(true);
+    expect(check.report).toEqual(['OK: 1 VMs, 1 recipes (1 warnings)']);
+    expect(check.problems).toEqual([DEMO_TYPO_WARNING]);
+  });
+
+  it('fails on warnings when strict', () => {
+    const file = path.join(workDir, 'typo-strict.yaml');
+    writeFileSync(file, DEMO_TYPO);
+    const check = checkConfigFile(file, { strict: true });
+
+    expect(check.ok).toBe(false);
+    expect(check.report).toEqual([]);
+    expect(check.problems).toEqual([DEMO_TYPO_WARNING.replace(/^warning: /, 'error: ')]);
+  });
+
+  it('passes a clean file when strict', () => {
+    const check = checkConfigFile('config/demo.yaml', { strict: true });
+    expect(check.ok).toBe(true);
+    expect(check.report).toEqual(['OK: 1 VMs, 1 recipes']);
+  });
+
+  it('lists unknown keys after problems', () => {
+    const file = path.join(workDir, 'typo-invalid.yaml');
+    writeFileSync(file, DEMO_TYPO.replace('    gpus: 0\n', '    gpus: -1\n'));
+    const check = checkConfigFile(file);
+
+    expect(check.ok).toBe(false);
+    expect(check.problems).toEqual([`Invalid config ${file}:`, '  vms.local.gpus: Too small: expected number to be >=0 (line 26)', DEMO_TYPO_WARNING]);
+  });
+
+  it('warns once about a secret key', () => {
+    // slack.botToken is also unknown to the schema, but only the secret warning names the variable to use.
+    const file = path.join(workDir, 'typo-and-token.yaml');
+    writeFileSync(file, DEMO_TYPO.replace('  channel: C0DEMO\n', '  channel: C0DEMO\n  botToken: xoxb-canary-1111\n'));
+    const check = checkConfigFile(file);
+
+    expect(check.problems).toHaveLength(2);
+    expect(check.problems[0]).toMatch(/^warning: slack\.botToken is ignored because secrets are read only from the environment/);
+    expect(check.problems[1]).toBe(DEMO_TYPO_WARNING.replace('(line 27)', '(line 28)'));
+  });
+
   it('reports a missing file', () => {
     const check = checkConfigFile(path.join(workDir, 'missing.yaml'));
     expect(check.ok).toBe(false);
     expect(check.problems.join('\n')).toContain('file not found');
+  });
+});
+
+describe('parseCheckConfigArgs', () => {
+  it.each([
+    { args: [], expected: { ok: true, strict: false } },
+    { args: ['a.yaml'], expected: { ok: true, path: 'a.yaml', strict: false } },
+    { args: ['--strict'], expected: { ok: true, strict: true } },
+    { args: ['--strict', 'a.yaml'], expected: { ok: true, path: 'a.yaml', strict: true } },
+    { args: ['a.yaml', '--strict'], expected: { ok: true, path: 'a.yaml', strict: true } },
+    { args: ['--strcit'], expected: { ok: false, message: 'unknown option "--strcit" for check-config; the only option is --strict' } },
+    { args: ['a.yaml', 'b.yaml'], expected: { ok: false, message: 'check-config takes one config path, got 2: a.yaml b.yaml' } },
+  ])('parses $args', ({ args, expected }) => {
+    expect(parseCheckConfigArgs(args)).toEqual(expected);
   });
 });
 
@@ -143,6 +209,39 @@ describe('trainops check-config', () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain('locale:');
+  });
+
+  it('exits 0 on an unknown key', () => {
+    const file = path.join(workDir, 'typo-cli.yaml');
+    writeFileSync(file, DEMO_TYPO);
+    const result = runCli(['check-config', file]);
+
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('OK: 1 VMs, 1 recipes (1 warnings)\n');
+    expect(result.stderr).toBe(`${DEMO_TYPO_WARNING}\n`);
+  });
+
+  it('exits 1 on an unknown key with --strict', () => {
+    const file = path.join(workDir, 'typo-cli-strict.yaml');
+    writeFileSync(file, DEMO_TYPO);
+    const result = runCli(['check-config', '--strict', file]);
+
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`${DEMO_TYPO_WARNING.replace(/^warning: /, 'error: ')}\n`);
+  });
+
+  it('exits 0 on a clean file with --strict', () => {
+    const result = runCli(['check-config', 'config/demo.yaml', '--strict']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('OK: 1 VMs, 1 recipes\n');
+  });
+
+  it('exits 2 on an unknown option', () => {
+    const result = runCli(['check-config', '--strcit', 'config/demo.yaml']);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('trainops: unknown option "--strcit" for check-config; the only option is --strict\n');
   });
 
   it('prints both kinds of problem', () => {
@@ -183,5 +282,55 @@ describe('trainops startup', () => {
     expect(result.stderr).toContain(`Invalid config ${file}:`);
     expect(result.stderr).toContain('recipes.demo.vm: unknown VM "[redacted]"');
     for (const canary of CANARIES) expect(result.stderr).not.toContain(canary);
+  });
+
+  it('lists unknown keys of an invalid config', () => {
+    const file = path.join(workDir, 'startup-typo-invalid.yaml');
+    writeFileSync(file, DEMO_TYPO.replace('    gpus: 0\n', '    gpus: -1\n'));
+    const result = runCli(['worker'], { TRAINOPS_CONFIG: file });
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`Invalid config ${file}:\n  vms.local.gpus: Too small: expected number to be >=0 (line 26)\n${DEMO_TYPO_WARNING}\n`);
+  });
+
+  it('logs unknown keys and starts', async () => {
+    const redis = await startRedis();
+    const file = path.join(workDir, 'startup-typo.yaml');
+    writeFileSync(file, DEMO_TYPO.replace('mode: console', 'mode: http').replace('redisPrefix: trainops-demo', `redisPrefix: ${redis.prefix.slice(0, -1)}`));
+    // The Slack Web API URL is a closed loopback port, so nothing leaves this machine.
+    const env = { ...CANARY_ENV, REDIS_URL: redis.url, TRAINOPS_CONFIG: file, SLACK_API_URL: `http://127.0.0.1:${await getFreePort()}/api/` };
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/trainops.mjs'), 'worker'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+
+    try {
+      // Stop the worker once it has started. A start failure ends it by itself.
+      await new Promise<void>((resolve) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('"msg":"trainops started"')) resolve();
+        });
+        child.on('exit', () => resolve());
+      });
+      child.kill('SIGTERM');
+      expect(await exited, output).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await redis.stop();
+    }
+
+    const entries = output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warnings = entries.filter((entry) => entry.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ key: 'vms.local.autostop', line: 27, suggestion: 'autoStop', msg: `config: ${DEMO_TYPO_WARNING.slice('warning: '.length)}` });
+    expect(entries.some((entry) => entry.msg === 'trainops started')).toBe(true);
   });
 });
