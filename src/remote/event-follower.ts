@@ -49,7 +49,7 @@ export interface FollowRunEventsOptions {
   /**
    * Milliseconds without new events after which the follower checks that the process is
    * alive (`kill -0`, one command per check). A run that wrote events since the last
-   * check is alive, so a steadily writing run needs no check. exit_code itself is read
+   * check counts as alive, so a steadily writing run needs no check. exit_code itself is read
    * on every poll. Default 10000.
    */
   livenessCheckMs?: number;

@@ -26,11 +26,22 @@ type SshSettings = NonNullable<VmConfig['ssh']>;
  * Command channels open at once on one connection. sshd refuses channels beyond its
  * MaxSessions (10 by default) with "open failed", and the SFTP session takes one.
  */
-const MAX_EXEC_CHANNELS = 8;
+const DEFAULT_MAX_EXEC_CHANNELS = 8;
+/**
+ * Waits before each retry of a command whose channel sshd refused. With 25 runs on one
+ * loaded sshd, it refused a channel while at most 9 were open on this side, likely
+ * because it frees a session a little after the client sees the channel close.
+ */
+const CHANNEL_RETRY_DELAYS_MS = [100, 300, 1000, 3000];
 
 /** Computes the OpenSSH fingerprint of a raw host key: `SHA256:` and unpadded base64, as `ssh-keygen -lf` prints it. */
 export function fingerprintOf(hostKey: Buffer): string {
   return `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
+}
+
+export interface SshHostOptions {
+  /** Command channels open at once (default 8: with the SFTP session, under sshd's default MaxSessions of 10). */
+  maxExecChannels?: number;
 }
 
 export class SshHost implements Host {
@@ -45,6 +56,7 @@ export class SshHost implements Host {
     readonly vmName: string,
     private readonly ssh: NodeSSH,
     private readonly logger: Logger,
+    private readonly maxExecChannels: number,
   ) {}
 
   /**
@@ -53,7 +65,7 @@ export class SshHost implements Host {
    * key, HostAuthenticationError when the key is unreadable or rejected, and
    * HostUnreachableError when the VM cannot be reached.
    */
-  static async connect(vmName: string, settings: SshSettings, logger: Logger): Promise<SshHost> {
+  static async connect(vmName: string, settings: SshSettings, logger: Logger, options: SshHostOptions = {}): Promise<SshHost> {
     try {
       await access(settings.keyPath, constants.R_OK);
     } catch (error) {
@@ -87,7 +99,7 @@ export class SshHost implements Host {
       throw new HostUnreachableError(vmName, `${settings.user}@${settings.host}:${settings.port}: ${describe(error)}`, { cause: error });
     }
 
-    const host = new SshHost(vmName, ssh, logger);
+    const host = new SshHost(vmName, ssh, logger, options.maxExecChannels ?? DEFAULT_MAX_EXEC_CHANNELS);
     host.watchConnection();
     return host;
   }
@@ -228,8 +240,8 @@ export class SshHost implements Host {
       this.markClosed();
       return;
     }
-    // node-ssh adds an 'error' listener per command being opened; up to MAX_EXEC_CHANNELS run at once.
-    connection.setMaxListeners(MAX_EXEC_CHANNELS + 10);
+    // node-ssh adds an 'error' listener per command being opened; up to maxExecChannels run at once.
+    connection.setMaxListeners(this.maxExecChannels + 10);
     // ssh2 emits 'error' for socket failures such as ECONNRESET at any time; without a
     // listener Node would throw it and end the process.
     connection.on('error', (error: Error) => {
@@ -268,11 +280,24 @@ export class SshHost implements Host {
     return this.sftpSession;
   }
 
-  /** Runs `operation` once fewer than MAX_EXEC_CHANNELS commands are running, in arrival order. */
+  /**
+   * Runs `operation` once fewer than maxExecChannels commands are running, in arrival
+   * order. A channel sshd refuses is retried after CHANNEL_RETRY_DELAYS_MS, which is
+   * safe because the command never started.
+   */
   private async withChannel<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.openChannels >= MAX_EXEC_CHANNELS) await new Promise<void>((resolve) => this.channelQueue.push(resolve));
+    if (this.openChannels >= this.maxExecChannels) await new Promise<void>((resolve) => this.channelQueue.push(resolve));
     else this.openChannels += 1;
     try {
+      for (const delayMs of CHANNEL_RETRY_DELAYS_MS) {
+        try {
+          return await operation();
+        } catch (error) {
+          if (!isChannelOpenRefused(error)) throw error;
+          this.logger.warn({ err: redactError(error as Error), retryInMs: delayMs }, 'sshd rejected opening a command channel; retrying');
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+        }
+      }
       return await operation();
     } finally {
       // Hand the slot straight to the next waiter, or free it.
@@ -302,6 +327,15 @@ export class SshHost implements Host {
       throw error;
     }
   }
+}
+
+/**
+ * ssh2's error for SSH_MSG_CHANNEL_OPEN_FAILURE with reason 2, SSH_OPEN_CONNECT_FAILED
+ * (RFC 4254 section 5.1). OpenSSH 9.2 sends it, described as "open failed", for a
+ * session channel beyond MaxSessions.
+ */
+function isChannelOpenRefused(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('(SSH) Channel open failure') && (error as { reason?: unknown }).reason === 2;
 }
 
 function describe(error: unknown): string {

@@ -201,6 +201,19 @@ describe('HostPool with sshd', () => {
     await pool.closeAll();
   });
 
+  it('retries commands beyond MaxSessions', async () => {
+    // 12 channels at once exceed the test sshd's MaxSessions of 10, so sshd refuses some.
+    const host = await SshHost.connect('gpu1', vmConfigFor(server).ssh!, logger, { maxExecChannels: 12 });
+    try {
+      const results = await Promise.all(Array.from({ length: 12 }, (_, index) => host.exec(['sh', '-c', 'sleep 0.5; echo "$1"', 'sh', String(index)])));
+
+      expect(results.map((result) => result.code)).toEqual(Array.from({ length: 12 }, () => 0));
+      expect(results.map((result) => result.stdout.trim())).toEqual(Array.from({ length: 12 }, (_, index) => String(index)));
+    } finally {
+      host.close();
+    }
+  });
+
   it('rejects a mismatched host key', async () => {
     const wrongKey = 'SHA256:' + 'A'.repeat(43);
     const pool = new HostPool({ gpu1: vmConfigFor(server, { ssh: { ...vmConfigFor(server).ssh!, hostKey: wrongKey } }) }, logger);
