@@ -12,7 +12,16 @@ import { configSchema } from './schema.js';
  */
 export function buildJsonSchema(): Record<string, unknown> {
   // `input` describes what a person writes: fields with defaults are optional there.
-  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(configSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    // zod writes `additionalProperties: false` for a stripping object only in output mode.
+    // The loader ignores unknown keys and warns about them, so editors flag them as well.
+    override: ({ zodSchema, jsonSchema }) => {
+      const def = zodSchema._zod.def;
+      if (def.type === 'object' && (def as z.core.$ZodObjectDef).catchall === undefined) jsonSchema.additionalProperties = false;
+    },
+  }) as Record<string, unknown>;
   return { ...schema, title: 'TrainOps configuration' };
 }
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import { readEnv, redactUrl, secretValues } from '../../src/config/env.js';
-import { renderJsonSchema } from '../../src/config/json-schema.js';
+import { buildJsonSchema, renderJsonSchema } from '../../src/config/json-schema.js';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 
 function problemsOf(load: () => unknown): readonly string[] {
@@ -101,6 +101,17 @@ describe('json schema', () => {
   it('matches the committed file', () => {
     const committed = readFileSync('config/trainops.schema.json', 'utf8');
     expect(committed, 'config/trainops.schema.json is stale: run `npx tsx src/config/json-schema.ts`').toBe(renderJsonSchema());
+  });
+
+  it('rejects unknown keys but not record names', () => {
+    const schema = buildJsonSchema() as { additionalProperties: unknown; properties: Record<string, { additionalProperties: Record<string, unknown> }> };
+    const vm = schema.properties.vms!.additionalProperties;
+    const trainRecipe = (schema.properties.recipes!.additionalProperties.oneOf as { additionalProperties: unknown; properties: Record<string, { additionalProperties: unknown }> }[])[0]!;
+
+    expect(schema.additionalProperties).toBe(false);
+    expect(vm.additionalProperties).toBe(false);
+    expect(trainRecipe.additionalProperties).toBe(false);
+    expect(trainRecipe.properties.hyperparameters!.additionalProperties).toMatchObject({ anyOf: expect.any(Array) });
   });
 });
 
