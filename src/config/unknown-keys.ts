@@ -76,8 +76,10 @@ function walk(schema: z.core.$ZodType, data: unknown, path: (string | number)[],
       return;
     }
     case 'union': {
-      const option = pickUnionOption(def as z.core.$ZodUnionDef | z.core.$ZodDiscriminatedUnionDef, data);
+      const unionDef = def as z.core.$ZodUnionDef | z.core.$ZodDiscriminatedUnionDef;
+      const option = pickUnionOption(unionDef, data);
       if (option) walk(option, data, path, found);
+      else findKeysOfNoOption(unionDef.options, data, path, found);
       return;
     }
     default:
@@ -104,6 +106,23 @@ function walkObject(def: z.core.$ZodObjectDef, data: unknown, path: (string | nu
       walk(def.catchall, value, [...path, key], found);
     }
     // A strict object (catchall never) already fails the parse with unrecognized_keys.
+  }
+}
+
+/**
+ * Lists the keys that no option of a union of objects defines, when no option applies.
+ * The parse fails then, and a misspelt discriminator (`kidn: train`) is often the cause.
+ */
+function findKeysOfNoOption(options: readonly z.core.$ZodType[], data: unknown, path: (string | number)[], found: UnknownKey[]): void {
+  if (!isPlainObject(data)) return;
+  const shapes = options.map((option) => option._zod.def).filter((def): def is z.core.$ZodObjectDef => def.type === 'object');
+  if (shapes.length !== options.length || shapes.some((shape) => shape.catchall !== undefined)) return;
+
+  const known = [...new Set(shapes.flatMap((shape) => Object.keys(shape.shape)))];
+  for (const key of Object.keys(data)) {
+    if (known.includes(key)) continue;
+    const suggestion = suggestName(key, known);
+    found.push({ path: [...path, key], ...(suggestion === undefined ? {} : { suggestion }) });
   }
 }
 

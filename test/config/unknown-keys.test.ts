@@ -80,6 +80,22 @@ describe('findUnknownKeys', () => {
     expect(unknownKeysOf(deploy)).toEqual([{ path: 'recipes.serve.helthTimeoutSeconds', line: 26, suggestion: 'healthTimeoutSeconds' }]);
   });
 
+  it('finds a misspelt recipe kind', () => {
+    const text = withEdit('    kind: deploy\n', '    kidn: deploy\n    helthTimeoutSeconds: 60\n');
+    let error: unknown;
+    try {
+      parseConfigText(text, 'test');
+    } catch (caught) {
+      error = caught;
+    }
+    // No recipe kind applies, so only keys that no kind defines are reported.
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).unknownKeys).toEqual([
+      { path: ['recipes', 'serve', 'kidn'], line: 23, suggestion: 'kind' },
+      { path: ['recipes', 'serve', 'helthTimeoutSeconds'], line: 24, suggestion: 'healthTimeoutSeconds' },
+    ]);
+  });
+
   it('finds a stage typo', () => {
     const text = withEdit('{ stage: dpo, from: sft, dataset: pairs.jsonl }', '{ stage: dpo, from: sft, datset: pairs.jsonl }');
     expect(unknownKeysOf(text)).toEqual([{ path: 'recipes.sft.stages.1.datset', line: 21, suggestion: 'dataset' }]);
