@@ -137,7 +137,10 @@ describe('deploy worker', () => {
     expect(failed.exitCode).toBe(3);
     expect(failed.failureMessage).toContain('exited before passing its health check (exit code 3)');
     expect(failed.failureMessage).toContain('crashing as asked');
-    await servers.slack.waitFor(() => threadText(failed).includes('❌ Deployment failed'));
+    // One final message: the failure report, with the reason the deployment failed.
+    await servers.slack.waitFor(() => threadText(failed).includes(`#${failed.id} attempt 1 failed`));
+    expect(threadText(failed)).toContain('exited before passing its health check');
+    expect(threadText(failed)).not.toContain('❌ Deployment failed');
   });
 
   it('keeps the old server when the new one crashes', async () => {

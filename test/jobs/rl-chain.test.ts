@@ -93,7 +93,9 @@ describe('chained SFT then GRPO end to end', () => {
       .callsOf('chat.update')
       .filter((call) => call.body.ts === run.threadTs)
       .map((call) => JSON.stringify(call.body.blocks));
-    expect(roots.some((blocks) => blocks.includes('*阶段 1/2*：SFT') && blocks.includes('*损失*'))).toBe(true);
+    // Root updates are coalesced, so a two-step SFT stage may pass before one shows its loss;
+    // the SFT losses are checked in the replies below.
+    expect(roots.some((blocks) => blocks.includes('*阶段 1/2*：SFT'))).toBe(true);
     expect(roots.some((blocks) => blocks.includes('*阶段 2/2*：GRPO') && blocks.includes('*奖励*'))).toBe(true);
 
     const replies = threadReplies(slack, run);

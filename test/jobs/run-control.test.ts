@@ -104,7 +104,7 @@ describe('RunControl.cancelRun', () => {
     expect(outcome.kind).toBe('signalled');
     expect(trainer.signalCode).toBe('SIGTERM');
     const replies = threadReplies(slack, run);
-    expect(replies).toContain('<@U0BOB0001> 请求取消，训练还没开始第一步，正在停止…');
+    expect(replies).toContain('<@U0BOB0001> 请求取消，已通知训练进程停止。还没收到训练进度（进程可能还在准备），它会尽快退出…');
     expect(replies.filter((text) => text.includes('保存检查点'))).toEqual([]);
   });
 
