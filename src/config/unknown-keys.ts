@@ -51,8 +51,10 @@ function walk(schema: z.core.$ZodType, data: unknown, path: (string | number)[],
       return;
     }
     case 'pipe': {
-      // The file's data is what goes in, so the input side of a pipe (and of z.preprocess) decides.
-      walk((def as z.core.$ZodPipeDef).in, data, path, found);
+      // The file's data goes in, so the input side decides. z.preprocess puts a transform
+      // there, which defines no keys, so the schema after it decides instead.
+      const pipe = def as z.core.$ZodPipeDef;
+      walk(pipe.in._zod.def.type === 'transform' ? pipe.out : pipe.in, data, path, found);
       return;
     }
     case 'lazy': {

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 
 import { ConfigError, parseConfigText } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
@@ -139,6 +140,14 @@ describe('findUnknownKeys', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toEqual(['vms.gpu1.gpus: Too small: expected number to be >=0 (line 11)']);
     expect((error as ConfigError).unknownKeys).toEqual([{ path: ['vms', 'gpu1', 'autostop'], line: 12, suggestion: 'autoStop' }]);
+  });
+
+  it('walks through pipes and preprocess', () => {
+    const inner = z.object({ autoStop: z.boolean() });
+    const data = { autostop: true };
+
+    expect(findUnknownKeys(inner.pipe(z.transform((value) => value)), data)).toEqual([{ path: ['autostop'], suggestion: 'autoStop' }]);
+    expect(findUnknownKeys(z.preprocess((value) => value, inner), data)).toEqual([{ path: ['autostop'], suggestion: 'autoStop' }]);
   });
 
   it('skips values of the wrong type', () => {
