@@ -244,7 +244,8 @@ describe('run worker end to end', () => {
     expect(child.exitCode).toBeNull();
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
-    const stepsAtKill = progressSteps(run).length;
+    const postedAtKill = progressSteps(run);
+    const stepsAtKill = postedAtKill.length;
 
     runtime.startWorkers();
     const ended = await waitForStatus(runtime, run.id, ['succeeded', 'failed', 'cancelled', 'lost']);
@@ -252,9 +253,11 @@ describe('run worker end to end', () => {
     expect(ended.status).toBe('succeeded');
     expect(stepsAtKill).toBeLessThan(14);
     expect(await countLaunches(run.id)).toBe(1);
-    // The steps logged while no worker ran are one backlog, posted as its newest reply.
+    // The steps logged while no worker ran are one backlog, posted as its newest reply; on a
+    // busy machine the first worker may already have merged a backlog, so only the order,
+    // the absence of repeats and the last step are fixed.
     const posted = progressSteps(run);
-    expect(posted.slice(0, 3)).toEqual([1, 2, 3]);
+    expect(posted.slice(0, stepsAtKill)).toEqual(postedAtKill);
     expect(posted.at(-1)).toBe(14);
     expect([...posted].sort((a, b) => a - b)).toEqual([...new Set(posted)]);
     expect(threadReplies(run).filter((text) => text.startsWith('✅'))).toHaveLength(1);
