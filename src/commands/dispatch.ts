@@ -6,7 +6,7 @@ import { localeFor, type CommandContext, type CommandSource, type Reply } from '
 import type { HandlerDeps } from './deps.js';
 import { isParseError, type ParseError } from './parse-error.js';
 import { checkMember } from './permissions.js';
-import { suggestName } from './suggest.js';
+import { suggestName } from '../config/suggest.js';
 
 /**
  * Routes one request to its command: checks that the person is on the team, finds the

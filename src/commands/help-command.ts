@@ -2,7 +2,7 @@ import { contextLine, header, section } from '../bot/blocks.js';
 import { isParseError, parseError } from './parse-error.js';
 import { defineCommand } from './registry.js';
 import { exampleNames } from './examples.js';
-import { suggestName } from './suggest.js';
+import { suggestName } from '../config/suggest.js';
 import { tokenize } from './tokenize.js';
 import { DEFAULT_LOG_LINES } from './logs-command.js';
 

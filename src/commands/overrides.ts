@@ -1,7 +1,7 @@
 import type { OverrideSpec } from '../config/schema.js';
 import type { OverrideValue } from '../jobs/run-types.js';
 import { parseError, type ParseError } from './parse-error.js';
-import { suggestName } from './suggest.js';
+import { suggestName } from '../config/suggest.js';
 
 /**
  * Command-line overrides such as `lr=1e-4 epochs=2`, checked against the recipe's

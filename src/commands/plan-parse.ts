@@ -3,7 +3,7 @@ import { readMemberRef } from './member-ref.js';
 import { parseError, type ParseError } from './parse-error.js';
 import { parseDue, type DueReading } from './plan-dates.js';
 import { formatDue } from './plan-week.js';
-import { suggestName } from './suggest.js';
+import { suggestName } from '../config/suggest.js';
 
 /**
  * `/plan` grammar:

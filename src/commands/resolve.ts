@@ -1,6 +1,6 @@
 import type { Config, Recipe, VmConfig } from '../config/schema.js';
 import { parseError, type ParseError } from './parse-error.js';
-import { suggestName } from './suggest.js';
+import { suggestName } from '../config/suggest.js';
 
 /**
  * Looks up recipe and VM names from the config, turning a miss into a ParseError that

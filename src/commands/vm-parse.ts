@@ -1,7 +1,7 @@
 import type { ParseContext } from './context.js';
 import { isParseError, parseError, type ParseError } from './parse-error.js';
 import { resolveVm } from './resolve.js';
-import { suggestName } from './suggest.js';
+import { suggestName } from '../config/suggest.js';
 import { tokenize } from './tokenize.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
 
-import { suggestName } from '../commands/suggest.js';
+import { suggestName } from './suggest.js';
 
 /**
  * A key in the YAML data that the schema does not define. A zod object strips such keys
