@@ -7,6 +7,7 @@ import { dispatchCommand, type IncomingCommand } from '../commands/dispatch.js';
 import type { DatasetUploadMessage } from '../commands/dataset-upload.js';
 import { checkMember } from '../commands/permissions.js';
 import { RUN_ACTIONS } from './blocks.js';
+import { createAfterAckQueue, type AfterAckQueue } from './after-ack.js';
 import { boltLogger } from './bolt-logger.js';
 import { isPlanImportModalRequest, PLAN_IMPORT_MODAL, readImportModal, renderImportModal } from './plan-import-view.js';
 import { requestKey, type RequestDeduper } from './request-dedupe.js';
@@ -19,7 +20,8 @@ import { decodeSlackEscapes } from './slack-text.js';
  *
  * Every slash command, `@bot <command>` mention and reply inside a run's thread goes to
  * `dispatchCommand`. Slack wants an ack within 3 seconds, so each listener acks first,
- * then claims the request's dedupe key (a retried delivery is dropped there), then works.
+ * then waits its turn in the after-ack queue behind the requests not yet acked, then
+ * claims the request's dedupe key (a retried delivery is dropped there), then works.
  */
 export type ReceiverOptions =
   | { mode: 'socket'; appToken: string; /** Web API base for `apps.connections.open`; tests use a fake. */ socketApiUrl?: string }
@@ -105,8 +107,10 @@ function createReceiver(options: BotAppOptions, logger: Logger): Receiver {
 
 function registerListeners(app: App, options: BotAppOptions, logger: Logger): void {
   const { deps, dedupe } = options;
+  const afterAck = createAfterAckQueue();
 
   const run = async (key: string, incoming: IncomingCommand): Promise<void> => {
+    await afterAck.waitForTurn();
     if (!(await dedupe.claim(key))) {
       logger.info({ userId: incoming.userId, source: incoming.source }, 'repeated Slack delivery ignored');
       return;
@@ -171,7 +175,7 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
 
   app.message(async ({ message, body, context }) => {
     if (message.subtype === 'file_share') {
-      await handleFileShare(message, body, options, logger);
+      await handleFileShare(message, body, options, afterAck, logger);
       return;
     }
     // Only plain replies by people inside a thread; edits, bot posts and joins have a subtype.
@@ -202,6 +206,7 @@ function registerListeners(app: App, options: BotAppOptions, logger: Logger): vo
     if (!channel) return;
     const message = body.message as { ts?: string; thread_ts?: string } | undefined;
     const reply = ephemeralViaResponseUrl(respond);
+    await afterAck.waitForTurn();
     if (!(await dedupe.claim(requestKey(['action', body.team?.id, body.user.id, action.action_id, action.action_ts, body.trigger_id])))) return;
 
     const commandWord = RUN_BUTTON_COMMANDS[action.action_id];
@@ -279,7 +284,7 @@ interface SlackFileShare {
 }
 
 /** Passes a shared file with a bot command as its comment to the upload handler, members only. */
-async function handleFileShare(rawMessage: unknown, body: unknown, options: BotAppOptions, logger: Logger): Promise<void> {
+async function handleFileShare(rawMessage: unknown, body: unknown, options: BotAppOptions, afterAck: AfterAckQueue, logger: Logger): Promise<void> {
   const message = rawMessage as SlackFileShare;
   if (!options.onFileShare || !message.user) return;
 
@@ -289,6 +294,7 @@ async function handleFileShare(rawMessage: unknown, body: unknown, options: BotA
   if (files.length === 0) return;
 
   const key = requestKey(['file_share', (body as { event_id?: string }).event_id, message.channel, message.ts]);
+  await afterAck.waitForTurn();
   if (!(await options.dedupe.claim(key))) return;
 
   if (!checkMember(options.deps.config, message.user).allowed) {
