@@ -13,13 +13,12 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { REPO, SIGNING_SECRET, botLogPath, startBotProcess, writeConfig, type BotProcess, type BotRuntime } from './bot-process.js';
+import { REPO, SIGNING_SECRET, botLogPath, startBotProcess, writeConfig, type BotProcess, type BotSettings } from './bot-process.js';
 import { benchConfig, MEMBER, startRig } from './rig.js';
 import { signSlashCommand, type SignedRequest } from './slash-command.js';
 import { median, summarize, type LatencySummary } from './stats.js';
 
-export interface AckOptions {
-  runtime: BotRuntime;
+export interface AckOptions extends BotSettings {
   count: number;
   rounds: number;
 }
@@ -68,7 +67,7 @@ export async function benchAckLatency(options: AckOptions): Promise<AckResult> {
   const rig = await startRig({ vms: 0 });
   try {
     const configPath = await writeConfig(rig.dir, benchConfig(rig, { recipe: 'bench-ack', hyperparameters: {}, channel: CHANNEL }));
-    const bot = await startBotProcess({ runtime: options.runtime, role: 'bot', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: botLogPath('ack') });
+    const bot = await startBotProcess({ runtime: options.runtime, cpuProfileDir: options.cpuProfileDir, role: 'bot', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: botLogPath('ack') });
     try {
       const endpoint = `http://127.0.0.1:${rig.httpPort}/slack/commands`;
       const responseBase = rig.slack.url.replace(/\/api\/$/, '');

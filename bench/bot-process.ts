@@ -26,6 +26,13 @@ const COMPILED_DIR = path.join(REPO, '.trainops/bench-dist');
 
 export type BotRuntime = 'compiled' | 'tsx';
 
+/** Settings every benchmark passes to the bot process. */
+export interface BotSettings {
+  runtime: BotRuntime;
+  /** Folder for a V8 CPU profile of the bot (`node --cpu-prof`), written when it exits. Unset: no profile. */
+  cpuProfileDir?: string;
+}
+
 /** Returns where a benchmark keeps the bot's log, in the ignored `.trainops/` folder so it outlives the run. */
 export function botLogPath(benchmark: string): string {
   mkdirSync(path.join(REPO, '.trainops'), { recursive: true });
@@ -53,9 +60,8 @@ export interface BotProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export interface BotProcessOptions {
+export interface BotProcessOptions extends BotSettings {
   role: 'all' | 'bot' | 'worker';
-  runtime: BotRuntime;
   configPath: string;
   redisUrl: string;
   slackApiUrl: string;
@@ -72,7 +78,8 @@ export async function writeConfig(dir: string, config: ConfigInput): Promise<str
 
 export async function startBotProcess(options: BotProcessOptions): Promise<BotProcess> {
   const entry = options.runtime === 'compiled' ? await compiledEntry() : path.join(REPO, 'bin/trainops.mjs');
-  const child = spawn(process.execPath, [entry, options.role], {
+  const profileArgs = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = spawn(process.execPath, [...profileArgs, entry, options.role], {
     cwd: REPO,
     env: {
       ...process.env,

@@ -13,13 +13,12 @@
 
 import { translate } from '../src/bot/i18n.js';
 import type { FakeSlackCall } from '../test/support/fake-slack.js';
-import { SIGNING_SECRET, botLogPath, startBotProcess, writeConfig, type BotRuntime } from './bot-process.js';
+import { SIGNING_SECRET, botLogPath, startBotProcess, writeConfig, type BotSettings } from './bot-process.js';
 import { benchConfig, MEMBER, readRunEvents, startRig, waitForRuns } from './rig.js';
 import { postSigned, signSlashCommand } from './slash-command.js';
 import { summarize, type LatencySummary } from './stats.js';
 
-export interface DelayOptions {
-  runtime: BotRuntime;
+export interface DelayOptions extends BotSettings {
   steps: number;
   intervalSeconds: number;
   /** `runs.pollSeconds` of the bot: how often it reads events.jsonl. */
@@ -49,7 +48,7 @@ export async function benchEventDelay(options: DelayOptions): Promise<DelayResul
       runs: { pollSeconds: options.pollSeconds },
     };
     const configPath = await writeConfig(rig.dir, config);
-    const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: botLogPath('delay') });
+    const bot = await startBotProcess({ runtime: options.runtime, cpuProfileDir: options.cpuProfileDir, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: botLogPath('delay') });
     try {
       const responseBase = rig.slack.url.replace(/\/api\/$/, '');
       const request = signSlashCommand({ command: '/train', text: 'bench-delay on vm1', userId: MEMBER, channelId: CHANNEL, triggerId: 'delay.1', responseBase }, SIGNING_SECRET, new Date());

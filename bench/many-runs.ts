@@ -15,14 +15,13 @@
 import { isFinalStatus } from '../src/jobs/run-state.js';
 import type { RunRecord } from '../src/jobs/run-types.js';
 import type { FakeSlackCall } from '../test/support/fake-slack.js';
-import { SIGNING_SECRET, botLogPath, startBotProcess, writeConfig, type BotProcess, type ProcessUsage, type BotRuntime } from './bot-process.js';
+import { SIGNING_SECRET, botLogPath, startBotProcess, writeConfig, type BotProcess, type ProcessUsage, type BotSettings } from './bot-process.js';
 import { benchConfig, MEMBER, readRunEvents, startRig, waitForRuns, type Rig } from './rig.js';
 import { postSigned, signSlashCommand } from './slash-command.js';
 import { connectionsOf } from './ssh-connections.js';
 import { groupBy, maxInWindow } from './stats.js';
 
-export interface LoadOptions {
-  runtime: BotRuntime;
+export interface LoadOptions extends BotSettings {
   runs: number;
   vms: number;
   /** Length of the steady window in seconds. */
@@ -41,8 +40,12 @@ export interface LoadResult extends LoadOptions {
   cpu: { steadyPercentOfCore: number; peak5sPercentOfCore: number; totalSeconds: number };
   memory: { steadyMaxRssMb: number; peakRssMb: number };
   ssh: { maxOpenPerVm: number[]; openedPerVm: number[] };
-  /** Step events written up to 10 s before the window ended, and how many of them the bot had applied when it stopped. */
-  events: { written: number; applied: number; missed: number };
+  /**
+   * Step events written up to 10 s before the window ended, and how many of them the bot
+   * had applied when it stopped. `maxBehindSeconds` is, over all runs, the age at the end
+   * of the window of the oldest step event the bot had not applied.
+   */
+  events: { written: number; applied: number; missed: number; runsBehind: number; maxBehindSeconds: number };
   slack: {
     maxPostsPerChannelIn10s: number;
     /** Shortest time between two chat.postMessage calls to one channel. */
@@ -66,7 +69,7 @@ export async function benchManyRuns(options: LoadOptions): Promise<LoadResult> {
     // The runs outlast the benchmark: the window ends while they still write.
     const config = benchConfig(rig, { recipe: 'bench-load', hyperparameters: { max_steps: 3600, step_delay_seconds: 1 }, channel: 'C0BENCH000' });
     const configPath = await writeConfig(rig.dir, config);
-    const bot = await startBotProcess({ runtime: options.runtime, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: botLogPath('load') });
+    const bot = await startBotProcess({ runtime: options.runtime, cpuProfileDir: options.cpuProfileDir, role: 'all', configPath, redisUrl: rig.redis.url, slackApiUrl: rig.slack.url, logPath: botLogPath('load') });
     const sampler = startSampler(bot, rig.sshds.map((sshd) => sshd.port));
     try {
       const startedAt = Date.now();
@@ -85,7 +88,7 @@ export async function benchManyRuns(options: LoadOptions): Promise<LoadResult> {
       await bot.stop();
 
       const runs = await rig.store.listRecent(options.runs);
-      const events = await compareEvents(rig, runs, windowEnd - 10_000);
+      const events = await compareEvents(rig, runs, windowEnd);
       return {
         ...options,
         launchSeconds: (launchedAt - startedAt) / 1000,
@@ -101,7 +104,7 @@ export async function benchManyRuns(options: LoadOptions): Promise<LoadResult> {
           maxOpenPerVm: rig.sshds.map((sshd) => samples.maxOpen.get(sshd.port) ?? 0),
           openedPerVm: rig.sshds.map((sshd) => samples.seen.get(sshd.port)?.size ?? 0),
         },
-        events: { written: events.written, applied: events.applied, missed: events.written - events.applied },
+        events: { ...events, missed: events.written - events.applied },
         slack: slackRates(rig.slack.calls, allRunningAt, windowEnd),
         logs: bot.logLevels(),
       };
@@ -161,23 +164,41 @@ function startSampler(bot: BotProcess, sshPorts: number[]) {
   };
 }
 
-/** Counts the step events written on each VM up to `writtenBefore` (epoch ms), and those of them within the byte offset the bot stored. */
-async function compareEvents(rig: Rig, runs: RunRecord[], writtenBefore: number) {
+/**
+ * Counts the step events written on each VM up to 10 s before `windowEnd` (epoch ms),
+ * and those of them within the byte offset the bot stored. Prints each run whose
+ * oldest step event not applied is older than that, for the bot log to explain.
+ */
+async function compareEvents(rig: Rig, runs: RunRecord[], windowEnd: number) {
+  const writtenBefore = windowEnd - 10_000;
   let written = 0;
   let applied = 0;
+  let runsBehind = 0;
+  let maxBehindMs = 0;
   for (const run of runs) {
     const sshd = rig.sshds[Number(run.vm.replace('vm', '')) - 1]!;
     const file = await readRunEvents(sshd, run.id);
     let bytes = 0;
+    let missed = 0;
+    let oldestMissed: string | undefined;
     file.lines.forEach((line, index) => {
       const event = file.events[index]!;
       bytes += Buffer.byteLength(line) + 1;
-      if (event.type !== 'step' || Date.parse(event.time) > writtenBefore) return;
+      if (event.type !== 'step') return;
+      if (bytes > run.eventOffset) oldestMissed ??= event.time;
+      if (Date.parse(event.time) > writtenBefore) return;
       written += 1;
       if (bytes <= run.eventOffset) applied += 1;
+      else missed += 1;
     });
+    const behindMs = oldestMissed === undefined ? 0 : windowEnd - Date.parse(oldestMissed);
+    maxBehindMs = Math.max(maxBehindMs, behindMs);
+    if (missed > 0) {
+      runsBehind += 1;
+      console.log(`run #${run.id} on ${run.vm} in ${run.channel}: ${missed} step events not applied, ${(behindMs / 1000).toFixed(1)} s behind, status ${run.status}, ${run.outbox?.length ?? 0} replies queued`);
+    }
   }
-  return { written, applied };
+  return { written, applied, runsBehind, maxBehindSeconds: maxBehindMs / 1000 };
 }
 
 function cpuOf(samples: UsageSample[], from: number, to: number): LoadResult['cpu'] {

@@ -90,6 +90,8 @@ export function renderLoad(result: LoadResult, meta: RunMeta): string {
     ['SSH connections opened during the run, per VM', ssh.openedPerVm.join(', '), '1 each', oneConnection ? 'met' : '**not met**'],
     ['step events written until 10 s before the window ended / applied by the bot', `${events.written} / ${events.applied}`, '', ''],
     ['step events not applied when the bot stopped', String(events.missed), '0', events.missed === 0 ? 'met' : '**not met**'],
+    ['runs with step events not applied', String(result.events.runsBehind), '0', result.events.runsBehind === 0 ? 'met' : '**not met**'],
+    ['oldest step event not applied when the bot stopped, s old', format(result.events.maxBehindSeconds, 1), '', ''],
     ['chat.postMessage per channel, max in any 10 s', String(slack.maxPostsPerChannelIn10s), '~10', slack.maxPostsPerChannelIn10s <= 11 ? 'met' : '**not met**'],
     // The announcer spaces the sends to a channel 1 s apart, and a busy event loop delays some sends more than the next one.
     ['chat.postMessage per channel, shortest gap on arrival, ms', format(slack.minPostGapMs, 0), '', ''],

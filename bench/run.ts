@@ -39,6 +39,7 @@ Options (defaults in brackets):
   --channels N        Slack channels they are spread over [10]
   --seconds N         steady window of the load benchmark [90]
   --runtime R         compiled (tsc output, as in Docker) or tsx [compiled]
+  --cpu-prof          write a V8 CPU profile of the bot to .trainops/bench-profiles/<benchmark>/
   --no-docs           print only; leave docs/benchmarks.md alone`;
 
 const TITLES: Record<Benchmark, string> = {
@@ -61,6 +62,7 @@ async function main(): Promise<number> {
       channels: { type: 'string', default: '10' },
       seconds: { type: 'string', default: '90' },
       runtime: { type: 'string', default: 'compiled' },
+      'cpu-prof': { type: 'boolean', default: false },
       'no-docs': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -85,19 +87,21 @@ async function main(): Promise<number> {
   const docsPath = path.join(REPO, 'docs/benchmarks.md');
 
   for (const name of selected) {
+    const cpuProfileDir = values['cpu-prof'] ? path.join(REPO, '.trainops/bench-profiles', name) : undefined;
+    const bot = { runtime, ...(cpuProfileDir ? { cpuProfileDir } : {}) };
     const meta: RunMeta = { date: new Date(), command, runtime, loadBefore: os.loadavg()[0] ?? 0, loadAfter: 0 };
     console.log(`\n## ${TITLES[name]}\n`);
     let body: string;
     if (name === 'ack') {
-      const result = await benchAckLatency({ runtime, count: number('commands'), rounds: number('rounds') });
+      const result = await benchAckLatency({ ...bot, count: number('commands'), rounds: number('rounds') });
       meta.loadAfter = os.loadavg()[0] ?? 0;
       body = renderAck(result, meta);
     } else if (name === 'delay') {
-      const result = await benchEventDelay({ runtime, steps: number('delay-steps'), intervalSeconds: number('delay-interval'), pollSeconds: number('poll-seconds') });
+      const result = await benchEventDelay({ ...bot, steps: number('delay-steps'), intervalSeconds: number('delay-interval'), pollSeconds: number('poll-seconds') });
       meta.loadAfter = os.loadavg()[0] ?? 0;
       body = renderDelay(result, meta);
     } else {
-      const result = await benchManyRuns({ runtime, runs: number('runs'), vms: number('vms'), seconds: number('seconds'), channels: number('channels') });
+      const result = await benchManyRuns({ ...bot, runs: number('runs'), vms: number('vms'), seconds: number('seconds'), channels: number('channels') });
       meta.loadAfter = os.loadavg()[0] ?? 0;
       body = renderLoad(result, meta);
     }
