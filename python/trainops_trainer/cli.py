@@ -1,4 +1,4 @@
-"""Command line: `train`, `check-data` and `bench-data`."""
+"""Command line: `train`, `check-data`, `bench-data` and `options`."""
 
 from __future__ import annotations
 
@@ -62,6 +62,11 @@ def _add_bench_parser(subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="Print the results as JSON.")
 
 
+def _add_options_parser(subparsers) -> None:
+    subparsers.add_parser("options", help="Print the `train` options as JSON: name, type, default, choices and help, "
+                          "plus the run-wide keys a chained stage may not set.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainops_trainer",
                                      description="TrainOps trainer: LoRA fine-tuning with progress events.")
@@ -69,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parser(subparsers)
     _add_check_parser(subparsers)
     _add_bench_parser(subparsers)
+    _add_options_parser(subparsers)
     subparsers.add_parser("bench-comm", add_help=False,
                           help="Time all-to-all and all-reduce under torchrun (bench-comm --help for options).")
     return parser
@@ -143,6 +149,15 @@ def command_bench(namespace: argparse.Namespace) -> int:
     return run_bench(namespace.rows, namespace.batch_size, namespace.max_length, namespace.repeats, namespace.json)
 
 
+def command_options(namespace: argparse.Namespace) -> int:
+    from .config import describe_options
+    from .runner import RUN_KEYS
+
+    document = {"aliases": KEY_ALIASES, "run_keys": list(RUN_KEYS), "options": describe_options()}
+    print(json.dumps(document, ensure_ascii=False, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["bench-comm"]:
@@ -152,5 +167,6 @@ def main(argv: list[str] | None = None) -> int:
         return bench_comm_main(arguments[1:])
     namespace = build_parser().parse_args(arguments)
     setup_logging()
-    handlers = {"train": command_train, "check-data": command_check_data, "bench-data": command_bench}
+    handlers = {"train": command_train, "check-data": command_check_data, "bench-data": command_bench,
+                "options": command_options}
     return handlers[namespace.command](namespace)

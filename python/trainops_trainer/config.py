@@ -204,6 +204,27 @@ def validate_config(config: TrainConfig) -> None:
         raise ConfigError("set `max_steps` or `num_epochs` to a value greater than 0")
 
 
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", list: "array", str: "string"}
+
+
+def describe_options() -> list[dict[str, Any]]:
+    """Describe each option as JSON data (name, type, nullable, default, choices, help) for tools without Python."""
+    options = []
+    for name, f in FIELDS.items():
+        hint = _HINTS[name]
+        option: dict[str, Any] = {
+            "name": name,
+            "type": _JSON_TYPES.get(field_base_type(name), "string"),
+            "nullable": get_origin(hint) is not None and type(None) in get_args(hint),
+            "default": None if f.default is dataclasses.MISSING else f.default,
+            "help": f.metadata["help"],
+        }
+        if f.metadata.get("choices"):
+            option["choices"] = list(f.metadata["choices"])
+        options.append(option)
+    return options
+
+
 def read_run_json(path: str | Path) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
