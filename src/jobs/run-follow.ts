@@ -1,7 +1,9 @@
 /**
  * Follows a launched run with the event follower of src/remote. Each batch of events
  * is applied to the run and stored in one Redis write with the new byte offset and the
- * replies it queues, and then the replies are posted. Following ends when the process
+ * replies it queues. The replies are posted in the background (`OutboxPoster`), so a
+ * reply that waits for its channel's pace or a Slack 429 never holds up reading events.
+ * Following returns only once every queued reply is posted. Following ends when the process
  * exits (or vanishes), when the host has been unreachable past `lostAfterSeconds`, or
  * as soon as the host is unreachable and Azure reports its VM deallocated or stopped.
  *
@@ -59,7 +61,10 @@ const CHUNK_BYTES = 1024 * 1024;
 
 export async function followRun(deps: FollowDeps, initial: RunRecord, runDir: string, signal: AbortSignal): Promise<FollowOutcome> {
   const { store, thread, logger } = deps;
-  let run = await thread.flushOutbox(initial);
+  let run = initial;
+  const poster = new OutboxPoster(thread, store, run.id);
+  // Replies a previous worker stored but did not post.
+  poster.request();
   let end: EndEvent | undefined;
   // A deallocated VM does not come back by waiting `lostAfterSeconds`, so its run ends at once.
   const vmDown = deps.vmControl ? createVmDownCheck(deps.vmControl, run.vm, { logger }) : undefined;
@@ -68,58 +73,125 @@ export async function followRun(deps: FollowDeps, initial: RunRecord, runDir: st
   const onOuterAbort = (): void => stopFollowing.abort();
   signal.addEventListener('abort', onOuterAbort, { once: true });
 
-  const result = await followRunEvents({
-    hosts: deps.hosts,
-    vmName: run.vm,
-    runDir,
-    fromOffset: run.eventOffset,
-    pollMs: deps.pollMs,
-    signal: stopFollowing.signal,
-    logger,
-    giveUpAfterMs: deps.lostAfterSeconds * 1000,
-    onEvents: async (events, newOffset) => {
-      const startOffset = run.eventOffset;
-      const trainerEvents = events.map(toTrainerEvent);
-      run = await store.update(run.id, (stored) => {
-        if (stored.eventOffset !== startOffset) throw new FollowConflictError(run.id);
-        const applied = applyRunEvents(stored, trainerEvents, deps.progress);
-        end = applied.end ?? end;
-        for (const type of applied.unknownTypes) logger.warn({ type }, 'skipped event of unknown type');
-        return { ...applied.patch, eventOffset: newOffset, outbox: [...(stored.outbox ?? []), ...applied.replies] };
-      });
-      run = await thread.flushOutbox(run);
-      void thread.refreshRoot(run).catch((error: unknown) => logger.warn({ err: error }, 'root update failed'));
-    },
-    onUnreachable: async () => {
-      vmPowerState = await vmDown?.();
-      if (vmPowerState) {
+  let result: EventsFollowResult;
+  try {
+    result = await followRunEvents({
+      hosts: deps.hosts,
+      vmName: run.vm,
+      runDir,
+      fromOffset: run.eventOffset,
+      pollMs: deps.pollMs,
+      signal: stopFollowing.signal,
+      logger,
+      giveUpAfterMs: deps.lostAfterSeconds * 1000,
+      onEvents: async (events, newOffset) => {
+        poster.throwIfFailed();
+        const startOffset = run.eventOffset;
+        const trainerEvents = events.map(toTrainerEvent);
+        run = await store.update(run.id, (stored) => {
+          if (stored.eventOffset !== startOffset) throw new FollowConflictError(run.id);
+          const applied = applyRunEvents(stored, trainerEvents, deps.progress);
+          end = applied.end ?? end;
+          for (const type of applied.unknownTypes) logger.warn({ type }, 'skipped event of unknown type');
+          return { ...applied.patch, eventOffset: newOffset, outbox: [...(stored.outbox ?? []), ...applied.replies] };
+        });
+        poster.request();
+        void thread.refreshRoot(run).catch((error: unknown) => logger.warn({ err: error }, 'root update failed'));
+      },
+      onUnreachable: async () => {
+        vmPowerState = await vmDown?.();
+        if (vmPowerState) {
+          await thread
+            .postReply(run, `run:${run.id}:vm-down:a${run.attempt}`, thread.translate('vm.run.deallocated_lost', { vm: run.vm, id: run.id, power: vmPowerState }))
+            .catch((error: unknown) => logger.warn({ err: error }, 'could not post the VM-down notice'));
+          stopFollowing.abort();
+          return;
+        }
+        if (run.unreachableSince) return;
+        const since = deps.clock.now().toISOString();
+        run = await store.update(run.id, (stored) => (stored.unreachableSince ? undefined : { unreachableSince: since }));
         await thread
-          .postReply(run, `run:${run.id}:vm-down:a${run.attempt}`, thread.translate('vm.run.deallocated_lost', { vm: run.vm, id: run.id, power: vmPowerState }))
-          .catch((error: unknown) => logger.warn({ err: error }, 'could not post the VM-down notice'));
-        stopFollowing.abort();
-        return;
-      }
-      if (run.unreachableSince) return;
-      const since = deps.clock.now().toISOString();
-      run = await store.update(run.id, (stored) => (stored.unreachableSince ? undefined : { unreachableSince: since }));
-      await thread
-        .postReply(run, `run:${run.id}:unreachable:a${run.attempt}:${run.unreachableSince ?? since}`, thread.translate('runs.vm.unreachable', { vm: run.vm }))
-        .catch((error: unknown) => logger.warn({ err: error }, 'could not post the unreachable notice'));
-    },
-    onReconnected: async () => {
-      const since = run.unreachableSince;
-      if (!since) return;
-      run = await store.update(run.id, () => ({ unreachableSince: undefined }));
-      logger.info({ unreachableSince: since }, 'host reachable again; following resumes at the stored offset');
-      await thread.postReply(run, `run:${run.id}:reconnected:a${run.attempt}:${since}`, thread.translate('runs.vm.reconnected', { vm: run.vm }));
-    },
-  });
+          .postReply(run, `run:${run.id}:unreachable:a${run.attempt}:${run.unreachableSince ?? since}`, thread.translate('runs.vm.unreachable', { vm: run.vm }))
+          .catch((error: unknown) => logger.warn({ err: error }, 'could not post the unreachable notice'));
+      },
+      onReconnected: async () => {
+        const since = run.unreachableSince;
+        if (!since) return;
+        run = await store.update(run.id, () => ({ unreachableSince: undefined }));
+        logger.info({ unreachableSince: since }, 'host reachable again; following resumes at the stored offset');
+        await thread.postReply(run, `run:${run.id}:reconnected:a${run.attempt}:${since}`, thread.translate('runs.vm.reconnected', { vm: run.vm }));
+      },
+    });
+  } catch (error) {
+    await poster.settle();
+    throw error;
+  }
 
   signal.removeEventListener('abort', onOuterAbort);
+  // A worker that is closing leaves the rest of the outbox to the worker that takes the job over.
+  if (signal.aborted) await poster.settle();
+  else await poster.finish();
 
   const final = await store.require(run.id);
   if (vmPowerState && !signal.aborted) return { run: final, reason: 'unreachable', exitCode: null, end, vmPowerState };
   return { run: final, reason: result.reason, exitCode: result.exitCode, end };
+}
+
+/**
+ * Posts a run's outbox in the background, one flush at a time. A request that arrives
+ * during a flush starts another flush after it. The first error a flush throws is kept
+ * and thrown by the next `throwIfFailed` or `finish`, so it ends the follow as it would
+ * if the flush had run inline.
+ */
+class OutboxPoster {
+  private flushing: Promise<void> | undefined;
+  private requestedAgain = false;
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly thread: RunThread,
+    private readonly store: RunStore,
+    private readonly runId: string,
+  ) {}
+
+  request(): void {
+    if (this.failure) return;
+    if (this.flushing) {
+      this.requestedAgain = true;
+      return;
+    }
+    this.flushing = this.flushUntilDone().finally(() => {
+      this.flushing = undefined;
+    });
+  }
+
+  throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Waits for the flush in progress, if any, without throwing its error. */
+  async settle(): Promise<void> {
+    await this.flushing;
+  }
+
+  /** Waits for the flush in progress, then posts what is still queued; throws the first flush error. */
+  async finish(): Promise<void> {
+    await this.settle();
+    this.throwIfFailed();
+    await this.thread.flushOutbox(await this.store.require(this.runId));
+  }
+
+  private async flushUntilDone(): Promise<void> {
+    do {
+      this.requestedAgain = false;
+      try {
+        await this.thread.flushOutbox(await this.store.require(this.runId));
+      } catch (error) {
+        this.failure = { error };
+        return;
+      }
+    } while (this.requestedAgain);
+  }
 }
 
 /** Reads every step event of events.jsonl for the chart; returns [] when the host cannot be read. */
