@@ -77,7 +77,7 @@ export class ConsoleChat implements ChatPort {
 
   private render(text: string, blocks: readonly Block[] | undefined): string {
     const names = this.options.userNames ?? {};
-    return renderMessage(text, blocks).replace(/@([UW][A-Z0-9]+)/g, (whole, id: string) => (names[id] ? `@${names[id]}` : whole));
+    return renderMessage(text, blocks, names).replace(/@([UW][A-Z0-9]+)/g, (whole, id: string) => (names[id] ? `@${names[id]}` : whole));
   }
 
   private print(text: string, inThread: boolean): void {
@@ -98,9 +98,10 @@ export class ConsoleChat implements ChatPort {
 /**
  * Renders Block Kit to plain text: section and header text, context lines, buttons as
  * [label], tables as aligned rows. A message with a block type not listed here prints
- * its `text` fallback instead, so nothing it carries is lost.
+ * its `text` fallback instead, so nothing it carries is lost. Table cells that mention a
+ * user show `@name` from `userNames`, so columns are measured on the text as displayed.
  */
-export function renderMessage(text: string, blocks: readonly Block[] | undefined): string {
+export function renderMessage(text: string, blocks: readonly Block[] | undefined, userNames: Readonly<Record<string, string>> = {}): string {
   if (!blocks || blocks.length === 0) return stripMarkdown(text);
   const lines: string[] = [];
   for (const block of blocks) {
@@ -130,7 +131,7 @@ export function renderMessage(text: string, blocks: readonly Block[] | undefined
         lines.push(`(${String(block.alt_text ?? 'image')})`);
         break;
       case 'table':
-        lines.push(...renderTable((block.rows as TableCell[][] | undefined) ?? []));
+        lines.push(...renderTable((block.rows as TableCell[][] | undefined) ?? [], userNames));
         break;
       case 'divider':
         break;
@@ -150,8 +151,8 @@ interface TableCell {
 }
 
 /** Renders table rows as lines whose columns line up in a monospace terminal. */
-function renderTable(rows: readonly TableCell[][]): string[] {
-  const cells = rows.map((row) => row.map((cell) => cellText(cell).replace(/\s*\n\s*/g, ' ')));
+function renderTable(rows: readonly TableCell[][], userNames: Readonly<Record<string, string>>): string[] {
+  const cells = rows.map((row) => row.map((cell) => cellText(cell, userNames).replace(/\s*\n\s*/g, ' ')));
   const widths: number[] = [];
   for (const row of cells) {
     row.forEach((cell, column) => {
@@ -166,33 +167,53 @@ function renderTable(rows: readonly TableCell[][]): string[] {
   );
 }
 
-function cellText(cell: TableCell): string {
-  if (cell.type === 'user' && cell.user_id) return `@${cell.user_id}`;
-  if (cell.elements) return cell.elements.map(cellText).join('');
+function cellText(cell: TableCell, userNames: Readonly<Record<string, string>>): string {
+  if (cell.type === 'user' && cell.user_id) return `@${userNames[cell.user_id] ?? cell.user_id}`;
+  if (cell.elements) return cell.elements.map((element) => cellText(element, userNames)).join('');
   return stripMarkdown(cell.text ?? '');
 }
 
+/** Zero-width code points: combining marks, format characters (ZWJ), variation selectors. */
+const ZERO_WIDTH = /[\p{Mn}\p{Me}\p{Cf}\u{FE00}-\u{FE0F}]/u;
+/** Emoji shown as pictures, which terminals draw two columns wide. */
+const WIDE_EMOJI = /\p{Emoji_Presentation}/u;
+
 /**
- * Counts terminal columns: CJK ideographs, kana, Hangul and fullwidth forms take two.
- * Written here because no string-width package is installed, and the console only needs
- * these ranges to align plan tables.
+ * Counts terminal columns following Unicode East Asian Width (UAX #11): wide and
+ * fullwidth characters (CJK ideographs and punctuation, kana, Hangul, fullwidth forms)
+ * and emoji take two, combining marks and format characters none, the rest one.
+ * Written here because no width package (string-width, get-east-asian-width) is
+ * installed. The ranges cover whole CJK, kana, Hangul and fullwidth blocks rather than
+ * every W or F code point of EastAsianWidth.txt, so a rare wide symbol elsewhere counts
+ * as one column.
  */
 export function displayWidth(text: string): number {
   let width = 0;
   for (const char of text) {
-    const code = char.codePointAt(0)!;
-    const wide =
-      (code >= 0x1100 && code <= 0x115f) ||
-      (code >= 0x2e80 && code <= 0xa4cf) ||
-      (code >= 0xac00 && code <= 0xd7a3) ||
-      (code >= 0xf900 && code <= 0xfaff) ||
-      (code >= 0xfe30 && code <= 0xfe4f) ||
-      (code >= 0xff00 && code <= 0xff60) ||
-      (code >= 0xffe0 && code <= 0xffe6) ||
-      (code >= 0x20000 && code <= 0x3fffd);
-    width += wide ? 2 : 1;
+    if (ZERO_WIDTH.test(char)) continue;
+    width += isWide(char.codePointAt(0)!) || WIDE_EMOJI.test(char) ? 2 : 1;
   }
   return width;
+}
+
+function isWide(code: number): boolean {
+  return (
+    (code >= 0x1100 && code <= 0x115f) || // Hangul Jamo initial consonants
+    (code >= 0x2e80 && code <= 0x303e) || // CJK radicals, Kangxi, CJK symbols and punctuation
+    (code >= 0x3041 && code <= 0x33ff) || // kana, Bopomofo, Hangul compatibility Jamo, CJK compatibility
+    (code >= 0x3400 && code <= 0x4dbf) || // CJK extension A
+    (code >= 0x4e00 && code <= 0x9fff) || // CJK unified ideographs
+    (code >= 0xa000 && code <= 0xa4cf) || // Yi
+    (code >= 0xa960 && code <= 0xa97f) || // Hangul Jamo extended A
+    (code >= 0xac00 && code <= 0xd7a3) || // Hangul syllables
+    (code >= 0xf900 && code <= 0xfaff) || // CJK compatibility ideographs
+    (code >= 0xfe10 && code <= 0xfe19) || // vertical forms
+    (code >= 0xfe30 && code <= 0xfe6f) || // CJK compatibility forms, small form variants
+    (code >= 0xff00 && code <= 0xff60) || // fullwidth forms
+    (code >= 0xffe0 && code <= 0xffe6) || // fullwidth signs
+    (code >= 0x1b000 && code <= 0x1b2ff) || // kana supplement and extensions
+    (code >= 0x20000 && code <= 0x3fffd) // CJK extensions B and later
+  );
 }
 
 function stripMarkdown(text: string): string {
