@@ -10,9 +10,10 @@ import { sparkline } from './sparkline.js';
 
 /**
  * The failure message posted into a run's thread as the attempt's only final message.
- * It gives the class in plain words, the exit code, the latest checkpoint, each chained
- * stage's last step, the loss sparkline, the last log lines, who started the run with
- * which overrides, and each attempt. Pure: everything comes in as arguments.
+ * It gives the class and its cause in plain words with the detail quoted. Then come
+ * the exit code, the latest checkpoint, each chained stage's last step, the loss
+ * sparkline, the last log lines, who started the run with which overrides, each
+ * attempt, and how to restart. Pure: everything comes in as arguments.
  */
 
 /** Log lines kept from the tail of train.log. */
@@ -31,6 +32,12 @@ export interface FailureReportInput {
   /** Loss of each step event of the attempt, in order, for the sparkline; may be empty. */
   losses?: readonly number[];
 }
+
+/** Classes a restart alone cannot fix, so their hint says to fix the cause first. */
+const HINT_KEYS: Partial<Record<FailureClassification['failureClass'], string>> = {
+  data_error: 'failure.hint.data_error',
+  config_error: 'failure.hint.config_error',
+};
 
 export function failureLabel(t: Translate, failureClass: string): string {
   return t(`failure.class.${failureClass}`);
@@ -55,7 +62,7 @@ export function formatFailureReport(t: Translate, input: FailureReportInput): { 
       : t('failure.title', { runId: run.id, attempt: run.attempt, label });
 
   const facts: string[] = [];
-  if (classification.detail) facts.push(t('failure.detail', { detail: truncate(classification.detail, DETAIL_CHARS) }));
+  facts.push(formatReason(t, classification));
   facts.push(formatExitCode(t, exitCode, classification));
   facts.push(
     run.lastCheckpoint
@@ -82,7 +89,7 @@ export function formatFailureReport(t: Translate, input: FailureReportInput): { 
     section(logText),
     contextLine(context),
     section(attemptLines),
-    contextLine(t('failure.hint', { runId: run.id })),
+    contextLine(t(HINT_KEYS[classification.failureClass] ?? 'failure.hint', { runId: run.id, recipe: run.recipe })),
     actions([
       button(t('restart.button'), RUN_ACTIONS.restart, run.id, { style: 'primary' }),
       button(t('failure.logsButton'), RUN_ACTIONS.logs, run.id),
@@ -91,6 +98,17 @@ export function formatFailureReport(t: Translate, input: FailureReportInput): { 
 
   const text = [title, ...facts, context].join('\n');
   return { text, blocks: limitBlocks(blocks) };
+}
+
+/**
+ * Formats the cause as a sentence in the reader's language, followed by the detail as
+ * written (often the trainer's English error message) in quotes.
+ */
+function formatReason(t: Translate, classification: FailureClassification): string {
+  const reason = t(`failure.reason.${classification.failureClass}`);
+  const detail = classification.detail.trim();
+  if (!detail) return t('failure.reason', { reason });
+  return t('failure.reasonDetail', { reason, detail: truncate(detail, DETAIL_CHARS) });
 }
 
 function formatExitCode(t: Translate, exitCode: number | null, classification: FailureClassification): string {

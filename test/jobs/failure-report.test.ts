@@ -111,6 +111,42 @@ describe('formatFailureReport', () => {
     expect(text).toContain('0.25');
   });
 
+  it('puts the cause before the quoted detail', () => {
+    const classification = { failureClass: 'data_error' as const, detail: 'data file not found: /data/train.jsonl' };
+    const { text } = formatFailureReport(zh, { ...input, classification });
+
+    expect(text).toContain('原因：训练数据有问题：文件缺失、读不了或格式不对。详情：“data file not found: /data/train.jsonl”');
+    expect(text).not.toContain('原因：data file');
+  });
+
+  it('states the cause without a detail', () => {
+    const { text } = formatFailureReport(zh, { ...input, classification: { failureClass: 'unknown', detail: '' } });
+
+    expect(text).toContain('原因：训练程序报错，原因不属于已知的几类');
+    expect(text).not.toContain('详情');
+  });
+
+  it('asks to fix data before restarting', () => {
+    const blocks = JSON.stringify(formatFailureReport(zh, { ...input, classification: { failureClass: 'data_error', detail: 'x' } }).blocks);
+
+    expect(blocks).toContain('先修好训练数据');
+    expect(blocks).toContain('/restart #42');
+  });
+
+  it('asks to fix the config before restarting', () => {
+    const blocks = JSON.stringify(formatFailureReport(zh, { ...input, classification: { failureClass: 'config_error', detail: 'unknown option lora_rnk' } }).blocks);
+
+    expect(blocks).toContain('先改好配置文件里配方 `medical-phi4` 的设置');
+    expect(blocks).toContain('unknown option lora_rnk');
+  });
+
+  it('offers a plain restart otherwise', () => {
+    const blocks = JSON.stringify(formatFailureReport(zh, input).blocks);
+
+    expect(blocks).toContain('用 `/restart #42 from=latest|<步数>|scratch` 或下面的按钮重启');
+    expect(blocks).not.toContain('先修好');
+  });
+
   it('reads in English', () => {
     const { text } = formatFailureReport(en, { ...input, classification: { failureClass: 'killed', signal: 'SIGKILL', detail: 'exit code 137 (SIGKILL)' }, exitCode: 137 });
     expect(text).toContain('#42 attempt 2 failed: killed by a signal');
