@@ -52,16 +52,42 @@ export async function hashCodeTree(localDir: string): Promise<CodeTree> {
   return { hash: hash.digest('hex').slice(0, HASH_CHARS), files };
 }
 
-/** Uploads `localDir` to `<workdir>/code/<hash>/` unless the host already has it complete. */
+/**
+ * Uploads in progress per host object and code folder, so runs launched together on one
+ * VM share one upload. Without it, each of 25 runs launched at once on one VM uploaded the
+ * whole tree, because none had finished when the others checked for the marker.
+ */
+const uploadsInProgress = new WeakMap<Host, Map<string, Promise<SyncResult>>>();
+
+/**
+ * Uploads `localDir` to `<workdir>/code/<hash>/` unless the host already has it complete.
+ * A call while the same host is uploading the same version waits for that upload and
+ * returns `uploaded: false`.
+ */
 export async function syncCode(host: Host, options: { localDir: string; workdir: string }): Promise<SyncResult> {
   const tree = await hashCodeTree(options.localDir);
   const codeRoot = path.posix.join(await host.resolvePath(options.workdir), 'code');
   const codeDir = path.posix.join(codeRoot, tree.hash);
 
+  const uploads = uploadsInProgress.get(host) ?? new Map<string, Promise<SyncResult>>();
+  uploadsInProgress.set(host, uploads);
+  const running = uploads.get(codeDir);
+  if (running) return { ...(await running), uploaded: false };
+
+  const upload = uploadUnlessComplete(host, options.localDir, tree, codeRoot, codeDir);
+  uploads.set(codeDir, upload);
+  try {
+    return await upload;
+  } finally {
+    uploads.delete(codeDir);
+  }
+}
+
+async function uploadUnlessComplete(host: Host, localDir: string, tree: CodeTree, codeRoot: string, codeDir: string): Promise<SyncResult> {
   const marker = await host.readFileRange(path.posix.join(codeDir, COMPLETE_MARKER), 0, 0);
   if (marker.exists) return { codeDir, hash: tree.hash, uploaded: false };
 
-  const staging = await stageTree(options.localDir, tree);
+  const staging = await stageTree(localDir, tree);
   const upload = path.posix.join(codeRoot, `.upload-${tree.hash}-${randomBytes(4).toString('hex')}`);
   try {
     await host.putDirectory(staging, upload);

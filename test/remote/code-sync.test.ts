@@ -83,12 +83,27 @@ describe('syncCode', () => {
   });
 
   it('concurrent syncs leave one complete copy', async () => {
-    const host = await pool.get('gpu1');
-    const workdir = await mkdtemp(path.join(sshd.workdir, 'race-'));
-    const results = await Promise.all([1, 2, 3].map(() => syncCode(host, { localDir: STAND_IN_TRAINER, workdir })));
+    // One connection each, as from separate worker processes, so the uploads race on the rename.
+    const pools = [1, 2, 3].map(() => new HostPool({ gpu1: vmConfigFor(sshd) }, pino({ level: 'silent' })));
+    try {
+      const hostsOfWorkers = await Promise.all(pools.map((workerPool) => workerPool.get('gpu1')));
+      const workdir = await mkdtemp(path.join(sshd.workdir, 'race-'));
+      const results = await Promise.all(hostsOfWorkers.map((host) => syncCode(host, { localDir: STAND_IN_TRAINER, workdir })));
 
+      expect(new Set(results.map((result) => result.codeDir)).size).toBe(1);
+      const entries = await import('node:fs/promises').then((fs) => fs.readdir(path.join(workdir, 'code')));
+      expect(entries).toEqual([results[0]?.hash]);
+    } finally {
+      await Promise.all(pools.map((workerPool) => workerPool.closeAll()));
+    }
+  });
+
+  it('concurrent syncs on one host upload once', async () => {
+    const host = await pool.get('gpu1');
+    const workdir = await mkdtemp(path.join(sshd.workdir, 'shared-'));
+    const results = await Promise.all([1, 2, 3, 4].map(() => syncCode(host, { localDir: STAND_IN_TRAINER, workdir })));
+
+    expect(results.filter((result) => result.uploaded)).toHaveLength(1);
     expect(new Set(results.map((result) => result.codeDir)).size).toBe(1);
-    const entries = await import('node:fs/promises').then((fs) => fs.readdir(path.join(workdir, 'code')));
-    expect(entries).toEqual([results[0]?.hash]);
   });
 });
