@@ -1,8 +1,11 @@
+import type { Translate } from '../bot/i18n.js';
 import type { OncallState } from '../jobs/oncall-rotation.js';
 import { isRestartPointError, parseRestartFrom, type RestartFrom } from '../jobs/restart-point.js';
+import { runStatusLabel } from '../jobs/run-reporter.js';
 import type { RestartOutcome, RestartRequest } from '../jobs/run-restart.js';
 import type { RunRecord } from '../jobs/run-types.js';
 import type { Config } from '../config/schema.js';
+import { DEFAULT_BENCH_RECIPE } from './bench-parse.js';
 import { isParseError, parseError, type ParseError } from './parse-error.js';
 import { findMember, hasRole, namesWithRole } from './permissions.js';
 import type { ParseContext } from './context.js';
@@ -11,8 +14,9 @@ import { isRunRef, parseRunRef } from './run-ref.js';
 import { tokenize } from './tokenize.js';
 
 /**
- * `/restart [#id] [from=latest|<step>|scratch]`: resumes an ended run in its thread as
- * the next attempt. The restart button on a run runs `/restart #id`.
+ * `/restart [#id] [from=latest|<step>|scratch]`: resumes a failed, lost or cancelled run
+ * in its thread as the next attempt. The restart button on a run runs `/restart #id`.
+ * A succeeded run is not restarted: the reply gives the command that starts a new run.
  */
 export interface RestartCommand {
   readonly runId: string;
@@ -81,6 +85,12 @@ export const restartCommand = defineCommand<RestartCommand>({
       return;
     }
 
+    if (run.status === 'succeeded') {
+      ctx.logger.info({ runId: run.id }, 'restart rejected: the run succeeded');
+      await ctx.respond(describeSucceeded(run, ctx.t));
+      return;
+    }
+
     const oncall = await deps.restarts.oncallState(ctx.now);
     if (!mayRestart(deps.config, ctx.userId, run, oncall.current)) {
       ctx.logger.info({ runId: run.id }, 'restart rejected: not the owner, on-call or admin');
@@ -100,15 +110,45 @@ export const restartCommand = defineCommand<RestartCommand>({
   },
 });
 
-function describeOutcome(result: RestartOutcome, runId: string, t: (key: string, params?: Record<string, string | number | undefined>) => string): string {
+/**
+ * Returns the command that starts a new run like `run`, with its overrides and plan
+ * item, such as `/train demo on local steps=30`. Values with spaces or quotes are quoted
+ * so the tokenizer reads them back as one word.
+ */
+export function rerunCommand(run: Pick<RunRecord, 'kind' | 'recipe' | 'vm' | 'overrides' | 'planItem' | 'sourceRunId'>): string {
+  const words: string[] = [];
+  if (run.kind === 'train') words.push('/train', run.recipe);
+  else if (run.kind === 'deploy') words.push('/deploy', run.recipe);
+  else if (run.kind === 'dataset') words.push('/dataset', 'check', run.recipe);
+  else words.push('/bench', 'comm', ...(run.recipe === DEFAULT_BENCH_RECIPE ? [] : [run.recipe]));
+
+  words.push('on', run.vm);
+  if (run.kind === 'deploy' && run.sourceRunId !== undefined) words.push('from', `#${run.sourceRunId}`);
+  if (run.planItem !== undefined) words.push('for', run.planItem);
+  for (const [name, value] of Object.entries(run.overrides)) words.push(`${name}=${quoteWord(String(value))}`);
+  return words.join(' ');
+}
+
+function quoteWord(value: string): string {
+  if (value.length > 0 && !/[\s"'“”‘’「」『』，、；,;。]/u.test(value)) return value;
+  return value.includes('"') ? `「${value}」` : `"${value}"`;
+}
+
+function describeSucceeded(run: RunRecord, t: Translate): string {
+  return t('restart.succeeded', { runId: run.id, command: rerunCommand(run) });
+}
+
+function describeOutcome(result: RestartOutcome, runId: string, t: Translate): string {
   switch (result.outcome) {
     case 'restarted':
       return t('restart.queued', { runId: result.run.id, attempt: result.run.attempt, from: result.fromText });
     case 'not_found':
       return t('core.error.run_not_found', { id: runId });
+    case 'succeeded':
+      return describeSucceeded(result.run, t);
     case 'not_ended':
     case 'superseded':
-      return t('restart.notEnded', { runId, status: t(`runs.status.${result.run.status}`) });
+      return t('restart.notEnded', { runId, status: runStatusLabel(result.run, t) });
     case 'host_unreachable':
       return t('restart.hostUnreachable', { vm: result.run.vm, error: result.error.slice(0, 300) });
     case 'invalid_point':

@@ -30,6 +30,10 @@ import type { RunRecord } from './run-types.js';
  * run record, and the BullMQ job id is `run-<id>-a<attempt>`, so two clicks, a click
  * racing the restart policy, or a re-delivered job all start one attempt. The launcher's
  * per-attempt lock on the host makes the launch itself exactly-once.
+ *
+ * A succeeded run is never restarted. Its output folder contains the trainer's `completed`
+ * marker, so a new attempt would end in `already_completed` and turn the finished run
+ * into a failed one. Training again is a new run (`/train`).
  */
 
 export interface RestartDeps {
@@ -61,6 +65,8 @@ export type RestartOutcome =
   | { outcome: 'restarted'; run: RunRecord; point: RestartPoint; fromText: string }
   | { outcome: 'not_found' }
   | { outcome: 'not_ended'; run: RunRecord }
+  /** The run succeeded; nothing is restarted. */
+  | { outcome: 'succeeded'; run: RunRecord }
   | { outcome: 'superseded'; run: RunRecord }
   | { outcome: 'host_unreachable'; run: RunRecord; error: string }
   | ({ outcome: 'invalid_point'; run: RunRecord } & RestartPointError);
@@ -70,6 +76,7 @@ export async function restartRun(deps: RestartDeps, request: RestartRequest): Pr
   const run = await store.get(request.runId);
   if (!run) return { outcome: 'not_found' };
   if (isActiveStatus(run.status)) return { outcome: 'not_ended', run };
+  if (run.status === 'succeeded') return { outcome: 'succeeded', run };
   const expectedAttempt = request.expectedAttempt ?? run.attempt;
   if (run.attempt !== expectedAttempt) return { outcome: 'superseded', run };
 
@@ -85,7 +92,7 @@ export async function restartRun(deps: RestartDeps, request: RestartRequest): Pr
   let claimed = false;
   const updated = await store.update(run.id, (current) => {
     claimed = false;
-    if (current.attempt !== expectedAttempt || isActiveStatus(current.status)) return undefined;
+    if (current.attempt !== expectedAttempt || isActiveStatus(current.status) || current.status === 'succeeded') return undefined;
     claimed = true;
     return {
       status: 'restarting',
@@ -115,6 +122,7 @@ export async function restartRun(deps: RestartDeps, request: RestartRequest): Pr
     };
   });
   if (!claimed) {
+    if (updated.status === 'succeeded') return { outcome: 'succeeded', run: updated };
     return isActiveStatus(updated.status) && updated.attempt > expectedAttempt
       ? { outcome: 'superseded', run: updated }
       : { outcome: 'not_ended', run: updated };

@@ -20,7 +20,8 @@ const TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   // A lost run whose host comes back while the job still follows it resumes running.
   lost: ['running', 'succeeded', 'failed', 'cancelled', 'restarting'],
   restarting: ['starting_vm', 'syncing', 'running', 'failed', 'cancelled', 'lost'],
-  succeeded: ['restarting'],
+  // A succeeded run's output is complete, so it is never restarted. Training again is a new run.
+  succeeded: [],
   failed: ['restarting'],
   cancelled: ['restarting'],
 };

@@ -13,13 +13,14 @@ import type { HandlerDeps } from '../../src/commands/deps.js';
 import { dispatchCommand } from '../../src/commands/dispatch.js';
 import { oncallAckAction, oncallCommand, parseOncall } from '../../src/commands/oncall-command.js';
 import { CommandRegistry } from '../../src/commands/registry.js';
-import { parseRestart, restartCommand } from '../../src/commands/restart-command.js';
+import { parseRestart, rerunCommand, restartCommand } from '../../src/commands/restart-command.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { Announcer } from '../../src/jobs/announcer.js';
 import { ManualClock } from '../../src/jobs/clock.js';
 import { createFailureRuntime } from '../../src/jobs/failure-runtime.js';
 import { createRunQueue } from '../../src/jobs/run-queue.js';
 import { RunStore } from '../../src/jobs/run-store.js';
+import type { RunRecord, RunStatus } from '../../src/jobs/run-types.js';
 import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
 import { HostPool } from '../../src/remote/host-pool.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
@@ -63,7 +64,8 @@ function testConfig(prefix: string): Config {
   });
 }
 
-async function setUp() {
+/** Sets up the commands and one run of UOWNER, moved through `statuses` (by default to failed). */
+async function setUp(statuses: RunStatus[] = ['failed'], overrides: RunRecord['overrides'] = {}) {
   const prefix = uniquePrefix('perm');
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
   const config = testConfig(prefix);
@@ -103,9 +105,9 @@ async function setUp() {
     oncall: failures.oncallPort,
   } as unknown as HandlerDeps;
 
-  const run = await store.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'UOWNER', channel: 'CRUNS', overrides: {} });
+  const run = await store.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'UOWNER', channel: 'CRUNS', overrides });
   await store.setThreadTs(run.id, '500.0001');
-  await store.update(run.id, () => ({ status: 'failed' }));
+  for (const status of statuses) await store.update(run.id, () => ({ status }));
 
   async function send(userId: string, text: string, threadTs?: string): Promise<string[]> {
     const replies: string[] = [];
@@ -206,6 +208,50 @@ describe('/restart permissions', () => {
     await send('UOWNER', 'restart from=latest', '500.0001');
     expect((await store.require(run.id)).attempt).toBe(2);
   });
+});
+
+describe('/restart of a run that has not failed', () => {
+  it('rejects a succeeded run and keeps it succeeded', async () => {
+    const { send, store, run, failures } = await setUp(['running', 'succeeded'], { steps: 30 });
+
+    const replies = await send('UOWNER', `restart #${run.id} from=scratch`);
+    const direct = await failures.restartPort.restart({ runId: run.id, from: { kind: 'latest' }, actor: 'UADMIN' });
+    const stored = await store.require(run.id);
+
+    expect(replies).toEqual([`#${run.id} 已经成功完成，不能重启。要再运行一次，请发起新的运行：\`/train demo on local steps=30\``]);
+    expect(direct.outcome).toBe('succeeded');
+    expect(stored.status).toBe('succeeded');
+    expect(stored.attempt).toBe(1);
+    expect(stored.attempts).toHaveLength(1);
+  });
+
+  it('names the status of an active run', async () => {
+    const { send, store, run } = await setUp(['syncing']);
+
+    const replies = await send('UOWNER', `restart #${run.id}`);
+
+    expect(replies).toEqual([`#${run.id} 正在同步代码，运行结束后才能重启。`]);
+    expect((await store.require(run.id)).attempt).toBe(1);
+  });
+});
+
+describe('rerunCommand', () => {
+  const base = { recipe: 'demo', vm: 'local', overrides: {} };
+  const cases: Array<[string, Parameters<typeof rerunCommand>[0], string]> = [
+    ['train with overrides', { ...base, kind: 'train', overrides: { steps: 30, lr: 0.001 } }, '/train demo on local steps=30 lr=0.001'],
+    ['train for a plan item', { ...base, kind: 'train', planItem: '2.1' }, '/train demo on local for 2.1'],
+    ['a value with a space', { ...base, kind: 'train', overrides: { note: 'two words' } }, '/train demo on local note="two words"'],
+    ['a value with a quote', { ...base, kind: 'train', overrides: { note: 'say "hi"' } }, '/train demo on local note=「say "hi"」'],
+    ['deploy from a run', { ...base, kind: 'deploy', recipe: 'serve', sourceRunId: '7' }, '/deploy serve on local from #7'],
+    ['dataset check', { ...base, kind: 'dataset', recipe: 'rows' }, '/dataset check rows on local'],
+    ['default bench', { ...base, kind: 'bench', recipe: 'comm' }, '/bench comm on local'],
+    ['named bench', { ...base, kind: 'bench', recipe: 'nccl-big' }, '/bench comm nccl-big on local'],
+  ];
+  for (const [name, run, expected] of cases) {
+    it(name, () => {
+      expect(rerunCommand(run)).toBe(expected);
+    });
+  }
 });
 
 describe('/oncall', () => {
