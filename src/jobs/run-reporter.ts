@@ -112,7 +112,8 @@ function buttonsFor(run: RunRecord, t: Translate): Block[] {
         deny: { type: 'plain_text', text: t('runs.button.deny') },
       },
     });
-  } else {
+  } else if (run.status !== 'succeeded') {
+    // A succeeded run is not restarted because its output is complete. Training again is a new /train.
     buttons.push({ type: 'button', action_id: RUN_ACTIONS.restart, value: run.id, text: { type: 'plain_text', text: t('runs.button.restart') } });
   }
   buttons.push({ type: 'button', action_id: RUN_ACTIONS.logs, value: run.id, text: { type: 'plain_text', text: t('runs.button.logs') } });

@@ -69,6 +69,13 @@ describe('formatThreadRoot', () => {
     expect(ended).not.toContain('run_cancel');
   });
 
+  it('offers no restart after success', () => {
+    const succeeded = JSON.stringify(formatThreadRoot({ ...run, status: 'succeeded' }, zh).blocks);
+
+    expect(succeeded).not.toContain('run_restart');
+    expect(succeeded).toContain('"action_id":"run_logs","value":"42"');
+  });
+
   it('formats in English', () => {
     expect(formatThreadRoot(run, en).text).toBe('Training #42 · medical-phi4 @ yanshiyiliao · 🏃 Running');
   });
@@ -343,6 +350,7 @@ describe('run reporting helpers', () => {
     expect(canTransition('running', 'succeeded')).toBe(true);
     expect(canTransition('succeeded', 'running')).toBe(false);
     expect(canTransition('failed', 'restarting')).toBe(true);
+    expect(canTransition('succeeded', 'restarting')).toBe(false);
     expect(canTransition('running', 'running')).toBe(true);
   });
 
