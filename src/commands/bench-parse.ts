@@ -49,7 +49,10 @@ export function parseBench(text: string, ctx: ParseContext): BenchCommand | Pars
   const vm = vmName ?? benchVmOf(ctx.config, recipe);
   if (vm === undefined) {
     const valid = Object.keys(ctx.config.vms);
-    return parseError('core.error.vm_required', { recipe, first: valid[0] ?? '', valid: valid.join(', ') });
+    const params = { recipe, first: valid[0] ?? '', valid: valid.join(', ') };
+    // The built-in benchmark is no recipe in the config, so the reply must not call it one.
+    if (ctx.config.recipes[recipe] === undefined) return parseError('bench.error.vm_required', params);
+    return parseError('core.error.vm_required', params);
   }
   const vmConfig = resolveVm(ctx.config, vm);
   if (isParseError(vmConfig)) return vmConfig;

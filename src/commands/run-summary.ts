@@ -3,7 +3,7 @@ import { format } from 'date-fns';
 
 import type { Translate } from '../bot/i18n.js';
 import type { Config } from '../config/schema.js';
-import { formatEndReason, runStatusLabel } from '../jobs/run-reporter.js';
+import { formatEndReason, formatLoss, runStatusLabel } from '../jobs/run-reporter.js';
 import type { RunRecord } from '../jobs/run-types.js';
 
 /** Pure one-line and detail texts of a run for /runs and /status. */
@@ -11,12 +11,17 @@ export function statusLabel(run: RunRecord, t: Translate): string {
   return runStatusLabel(run, t);
 }
 
+/**
+ * Formats step and loss in the same form as the thread's progress replies. A run at
+ * step 0 without a loss has only started the trainer, so it reads as no progress.
+ */
 export function progressText(run: RunRecord, t: Translate): string {
-  if (run.step === undefined) return t('core.runs.no_progress');
+  if (run.step === undefined || (run.step === 0 && run.loss === undefined)) return t('core.runs.no_progress');
+  const unknown = t('runs.root.unknown');
   return t('runs.summary.progress', {
     step: run.step,
-    maxSteps: run.maxSteps ?? '?',
-    loss: run.loss === undefined ? '—' : run.loss.toFixed(4),
+    maxSteps: run.maxSteps ?? unknown,
+    loss: run.loss === undefined ? unknown : formatLoss(run.loss),
   });
 }
 

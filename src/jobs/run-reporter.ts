@@ -135,7 +135,7 @@ export function formatOutboxItem(item: OutboxItem, t: Translate): string {
     step: item.step,
     maxSteps: item.maxSteps ?? unknown,
     loss: item.loss === undefined ? unknown : formatLoss(item.loss),
-    lossChange: item.lossChange === undefined ? undefined : formatChange(item.lossChange),
+    lossChange: item.lossChange === undefined || item.loss === undefined ? undefined : formatLossChange(item.lossChange, item.loss),
     learningRate: item.learningRate === undefined ? unknown : item.learningRate.toExponential(2),
     epoch: item.epoch === undefined ? unknown : item.epoch.toFixed(2),
   };
@@ -265,14 +265,25 @@ export function formatResumePoint(t: Translate, resumedFrom: string | null | und
   return t('restart.fromScratch');
 }
 
-/** Four significant digits, as the trainer's log prints loss. */
+/**
+ * Formats a loss (also rewards and metrics) with four significant digits and no
+ * trailing zeros: `6.43`, `0.0891`. Thread cards, /status, /runs and failure reports
+ * all use it, so one value reads the same everywhere.
+ */
 export function formatLoss(value: number): string {
   return Number(value.toPrecision(4)).toString();
 }
 
-/** Formats a signed change as the trainer's log prints it: `-0.089`, `+0.012`. */
-function formatChange(change: number): string {
-  return `${change > 0 ? '+' : ''}${formatLoss(change)}`;
+/**
+ * Formats the signed change since the previous progress reply with as many decimals as
+ * `formatLoss` gives the new loss, so loss 6.43 changes by `-0.209`, not `-0.2086`.
+ */
+export function formatLossChange(change: number, loss: number): string {
+  const magnitude = loss === 0 ? 0 : Math.floor(Math.log10(Math.abs(loss)));
+  const decimals = Math.min(20, Math.max(0, 3 - magnitude));
+  const rounded = Number(change.toFixed(decimals));
+  if (rounded === 0) return '±0';
+  return `${rounded > 0 ? '+' : ''}${rounded.toFixed(decimals)}`;
 }
 
 function formatOverrides(overrides: RunRecord['overrides']): string {

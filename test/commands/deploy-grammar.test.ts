@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import { translate } from '../../src/bot/i18n.js';
 import { parseBench } from '../../src/commands/bench-parse.js';
 import type { ParseContext } from '../../src/commands/context.js';
 import { parseDataset } from '../../src/commands/dataset-parse.js';
@@ -81,6 +82,17 @@ describe('bench grammar', () => {
     ['comm medical-data', 'core.error.wrong_kind'],
   ])('rejects %j', (text, key) => {
     expect(errorKey(parseBench(text, ctx))).toBe(key);
+  });
+
+  it('asks for a VM for the built-in benchmark', () => {
+    const recipes = Object.fromEntries(Object.entries(config.recipes).filter(([, recipe]) => recipe.kind !== 'bench'));
+    const result = parseBench('comm', { ...ctx, config: { ...config, recipes } });
+    const error = result as ParseError;
+
+    expect(errorKey(result)).toBe('bench.error.vm_required');
+    const text = translate('zh-CN', error.key, error.params);
+    expect(text).toMatch(/^`\/bench comm` 需要指定虚拟机，例如 `\/bench comm 在 \S+`/);
+    expect(text).not.toContain('配方');
   });
 });
 

@@ -65,7 +65,7 @@ describe('/plan import', () => {
     const preview = await run(`import\n${weeklyMessage}`);
 
     expect(preview.text).toContain('*2.1* 训练并部署医疗 phi4');
-    expect(preview.text).toContain('VM yanshiyiliao · 配方 medical-phi4');
+    expect(preview.text).toContain('虚拟机 yanshiyiliao · 配方 medical-phi4');
     expect(preview.text).toContain('分组 *2* 模型训练');
     expect(preview.text).toContain('第 13 行（不是计划项）：xunlian 是双卡的 H100，可以拿去研究 ep 通讯。');
     expect(await plan.store.list('2026-W49')).toEqual([]);
@@ -199,7 +199,7 @@ describe('announcePlanLink', () => {
     const queued = await runStore.setThreadTs(created.id, '7777.0001');
     const text = await announcePlanLink(queued, context(), deps);
 
-    expect(text).toBe('配方和 VM 与计划 2.1「训练医疗 phi4」一致，已自动关联（截止 12月2日 周三 18:00）。');
+    expect(text).toBe('配方和虚拟机与计划 2.1「训练医疗 phi4」一致，已自动关联（截止 12月2日 周三 18:00）。');
     const thread = harness.slack.callsOf('chat.postMessage').filter((call) => call.body.thread_ts === '7777.0001');
     expect(thread.map((call) => call.body.text)).toEqual([text]);
   });

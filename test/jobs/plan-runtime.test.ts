@@ -107,7 +107,7 @@ describe('PlanRuntime run links', () => {
 
     expect((await plan.store.get({ week: '2026-W49', number: '2.1' }))?.status).toBe('done');
     const thread = harness.slack.callsOf('chat.postMessage').filter((call) => call.body.thread_ts === '8888.0001');
-    expect(thread.map((call) => call.body.text)).toEqual(['配方和 VM 与计划 2.1「训练并部署医疗 phi4」一致，已自动关联（截止 11月30日 周一 18:00）。']);
+    expect(thread.map((call) => call.body.text)).toEqual(['配方和虚拟机与计划 2.1「训练并部署医疗 phi4」一致，已自动关联（截止 11月30日 周一 18:00）。']);
   });
 });
 

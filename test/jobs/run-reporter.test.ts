@@ -10,6 +10,8 @@ import {
   formatDuration,
   formatEndReason,
   formatFinalMessage,
+  formatLoss,
+  formatLossChange,
   formatOutboxItem,
   formatThreadRoot,
   runningTime,
@@ -247,9 +249,26 @@ describe('run summary for /status and /runs', () => {
   });
 
   it('calls loss 损失 in Chinese', () => {
-    expect(runLine(run, config, zh)).toContain('损失 1.2346');
+    expect(runLine(run, config, zh)).toContain('损失 1.235');
     expect(runLine(run, config, zh)).not.toContain('loss');
-    expect(runLine(run, config, en)).toContain('loss 1.2346');
+    expect(runLine(run, config, en)).toContain('loss 1.235');
+  });
+
+  it('formats loss as the thread does', () => {
+    const loss = 6.4297;
+    const line = runLine({ ...run, step: 63, maxSteps: 200, loss }, config, zh);
+
+    expect(line).toContain('步数 63/200 · 损失 6.43');
+    expect(line).toContain(formatLoss(loss));
+    expect(line).not.toContain('6.4297');
+  });
+
+  it('shows no progress before the first step', () => {
+    const started: RunRecord = { ...run, step: 0, maxSteps: undefined, loss: undefined };
+
+    expect(runLine(started, config, zh)).toContain('尚无进度');
+    expect(runLine(started, config, zh)).not.toContain('0/');
+    expect(runLine({ ...run, step: undefined, loss: undefined }, config, zh)).toContain('尚无进度');
   });
 
   it('names a running deployment 部署中', () => {
@@ -264,7 +283,27 @@ describe('formatOutboxItem', () => {
       zh,
     );
 
-    expect(text).toBe('步数 200/1000 · 损失 1.235（变化 -0.0891）· 学习率 2.00e-4 · 轮次 0.40');
+    expect(text).toBe('步数 200/1000 · 损失 1.235（较上次 -0.089）· 学习率 2.00e-4 · 轮次 0.40');
+  });
+
+  it('labels the change since the last reply', () => {
+    const text = formatOutboxItem({ key: 'k', type: 'progress', step: 60, maxSteps: 200, loss: 6.43, lossChange: -0.2086, learningRate: 0.0002, epoch: 1 }, en);
+
+    expect(text).toContain('loss 6.43 (-0.209 since the last update)');
+  });
+});
+
+describe('formatLossChange', () => {
+  it('uses the decimals of the loss', () => {
+    expect(formatLossChange(-0.2086, 6.43)).toBe('-0.209');
+    expect(formatLossChange(-0.07624, 2.98)).toBe('-0.076');
+    expect(formatLossChange(0.007494, 6.3)).toBe('+0.007');
+    expect(formatLossChange(0.5, 12.5)).toBe('+0.50');
+  });
+
+  it('shows no sign for no change', () => {
+    expect(formatLossChange(0.00001, 6.3)).toBe('±0');
+    expect(formatLossChange(0, 0)).toBe('±0');
   });
 
   it('leaves out the change on the first reply', () => {

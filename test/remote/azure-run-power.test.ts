@@ -179,7 +179,7 @@ describe('runs on Azure VMs', () => {
     expect(ended.failureMessage).toContain('deallocated');
     const replies = threadReplies(run);
     expect(replies).toContain(
-      `虚拟机 ${vmName} 在运行期间被释放了（Azure 状态 deallocated），可能是 Spot 逐出或有人在门户里停止了它。运行 #${run.id} 已标记为失联，可以用 \`/restart #${run.id}\` 从最近的 checkpoint 继续。`,
+      `虚拟机 ${vmName} 在运行期间被释放了（Azure 状态 deallocated），可能是 Spot 逐出或有人在门户里停止了它。运行 #${run.id} 已标记为失联，可以用 \`/restart #${run.id}\` 从最近的检查点继续。`,
     );
   });
 });

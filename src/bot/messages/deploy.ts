@@ -3,8 +3,8 @@ import type { CatalogPair } from '../i18n.js';
 /** Deployments (`/deploy`), data set checks (`/dataset`) and the comm benchmark (`/bench`). */
 export const deployMessages: CatalogPair = {
   'zh-CN': {
-    'deploy.help': '`/deploy <配方> [在 <VM>] [from #运行]` 部署模型；`/deploy stop <VM>` 停止 VM 上的部署\n例：`/deploy {deployRecipe} 在 {deployVm}`、`/deploy {deployRecipe} 在 {deployVm} from #42`',
-    'deploy.usage': '用法：`/deploy <配方> [在 <VM>] [from #运行]` 或 `/deploy stop <VM>`。',
+    'deploy.help': '`/deploy <配方> [在 <虚拟机>] [from #编号]` 部署模型；`/deploy stop <虚拟机>` 停止虚拟机上的部署\n例：`/deploy {deployRecipe} 在 {deployVm}`、`/deploy {deployRecipe} 在 {deployVm} from #42`',
+    'deploy.usage': '用法：`/deploy <配方> [在 <虚拟机>] [from #编号]` 或 `/deploy stop <虚拟机>`。',
     'deploy.queued': '已排队：部署 #{id} {recipe} 在 {vm}。健康检查和冒烟测试结果会发在这次部署的线程中。',
     'deploy.stop_sent': '已通知 {vm} 上的部署 #{id} 停止。',
     'deploy.nothing_serving': '{vm} 上没有正在服务的部署。',
@@ -28,8 +28,8 @@ export const deployMessages: CatalogPair = {
     'deploy.end.lost': '⚠️ 与虚拟机 {vm} 失联超过 {minutes} 分钟，{kind}标记为失联。可以用“重启”再试一次。',
     'deploy.after_training': '训练成功，已排队部署 #{id}（{recipe} 在 {vm}），使用这次训练得到的 adapter。',
 
-    'dataset.help': '`/dataset check <配方> [在 <VM>] [for <计划项>]` 检查数据集；也可以在频道里上传 JSONL 或 CSV 文件，并把命令写在文件说明里\n例：`/dataset check {datasetRecipe} 在 {datasetVm}`',
-    'dataset.usage': '用法：`/dataset check <配方> [在 <VM>] [for <计划项>]`。',
+    'dataset.help': '`/dataset check <配方> [在 <虚拟机>] [for <计划编号>]` 检查数据集；也可以在频道里上传 JSONL 或 CSV 文件，并把命令写在文件说明里\n例：`/dataset check {datasetRecipe} 在 {datasetVm}`',
+    'dataset.usage': '用法：`/dataset check <配方> [在 <虚拟机>] [for <计划编号>]`。',
     'dataset.queued': '已排队：数据集检查 #{id} {recipe} 在 {vm}。报告会发在这次检查的线程中。',
     'dataset.report.title': '数据集报告：{path}',
     'dataset.report.rows': '• 行数：{rows}',
@@ -54,8 +54,9 @@ export const deployMessages: CatalogPair = {
     'dataset.error': '无法检查数据集：{message}',
     'dataset.error.no_report': '检查程序没有输出报告（退出码 {code}）。日志末尾：\n```{tail}```',
 
-    'bench.help': '`/bench comm [在 <VM>]` 测试 GPU 间的 all-to-all 和 all-reduce 带宽（专家并行通信）\n例：`/bench comm 在 {benchVm}`',
-    'bench.usage': '用法：`/bench comm [在 <VM>]`。',
+    'bench.help': '`/bench comm [在 <虚拟机>]` 测试 GPU 间的 all-to-all 和 all-reduce 带宽（专家并行通信）\n例：`/bench comm 在 {benchVm}`',
+    'bench.usage': '用法：`/bench comm [在 <虚拟机>]`。',
+    'bench.error.vm_required': '`/bench comm` 需要指定虚拟机，例如 `/bench comm 在 {first}`。可用的虚拟机：{valid}。',
     'bench.queued': '已排队：通信测试 #{id} 在 {vm}（{gpus} 个进程）。结果表和图会发在这次测试的线程中。',
     'bench.result.title': '通信测试结果：{vm}，{world} 个进程，后端 {backend}',
     'bench.result.env': 'NCCL 版本：{nccl}；GPU 互连（nvidia-smi topo -m，GPU0↔GPU1）：{link}',
@@ -119,6 +120,7 @@ export const deployMessages: CatalogPair = {
 
     'bench.help': '`/bench comm [on <VM>]` measures all-to-all and all-reduce bandwidth between GPUs (expert-parallel communication)\nExample: `/bench comm on {benchVm}`',
     'bench.usage': 'Usage: `/bench comm [on <VM>]`.',
+    'bench.error.vm_required': '`/bench comm` needs a VM, for example `/bench comm on {first}`. Available VMs: {valid}.',
     'bench.queued': 'Queued: comm benchmark #{id} on {vm} ({gpus} processes). The table and chart go to this benchmark\'s thread.',
     'bench.result.title': 'Comm benchmark on {vm}: {world} processes, {backend} backend',
     'bench.result.env': 'NCCL version: {nccl}; GPU interconnect (nvidia-smi topo -m, GPU0↔GPU1): {link}',

@@ -19,7 +19,7 @@ export const runsMessages: CatalogPair = {
 
     'runs.kind.train': '训练',
     'runs.kind.deploy': '部署',
-    'runs.kind.dataset': '数据检查',
+    'runs.kind.dataset': '数据集检查',
     'runs.kind.bench': '通信测试',
 
     'runs.root.title': '{kind} #{id} · {recipe} @ {vm}',
@@ -48,17 +48,17 @@ export const runsMessages: CatalogPair = {
     'runs.vm.unreachable': '⚠️ 连接中断，正在重连（虚拟机 {vm}）…',
     'runs.vm.reconnected': '已重新连上虚拟机 {vm}，从断点继续跟踪。',
 
-    'runs.progress': '步数 {step}/{maxSteps} · 损失 {loss}（变化 {lossChange}）· 学习率 {learningRate} · 轮次 {epoch}',
+    'runs.progress': '步数 {step}/{maxSteps} · 损失 {loss}（较上次 {lossChange}）· 学习率 {learningRate} · 轮次 {epoch}',
     'runs.progress.first': '步数 {step}/{maxSteps} · 损失 {loss} · 学习率 {learningRate} · 轮次 {epoch}',
-    'runs.checkpoint': '💾 已保存检查点（步数 {step}）：`{path}`',
-    'runs.eval': '📊 评估（步数 {step}）：{metrics}',
+    'runs.checkpoint': '💾 已保存检查点（第 {step} 步）：`{path}`',
+    'runs.eval': '📊 评估（第 {step} 步）：{metrics}',
 
     'runs.end.succeeded': '✅ 训练完成：用时 {duration}，最终损失 {loss}，共 {step} 步。\n适配器：`{outputPath}`',
     'runs.end.failed': '❌ 训练失败（{failureClass}）：{message}',
     'runs.end.cancelled': '🛑 已取消（<@{user}>），停在第 {step} 步。',
     'runs.end.cancelledNoUser': '🛑 已取消，停在第 {step} 步。',
     'runs.end.lost': '⚠️ 与虚拟机 {vm} 失联超过 {minutes} 分钟，训练标记为失联。用“重启”从最近的检查点继续。',
-    'runs.end.lastCheckpoint': '最近的检查点：`{path}`（步数 {step}）',
+    'runs.end.lastCheckpoint': '最近的检查点：`{path}`（第 {step} 步）',
     'runs.end.sparkline': '损失曲线：{sparkline}',
     'runs.chart.title': '#{id} 损失与学习率',
 
@@ -70,7 +70,7 @@ export const runsMessages: CatalogPair = {
     'runs.cancel.requestedStarting': '<@{user}> 请求取消，已通知训练进程停止。还没收到训练进度（进程可能还在准备），它会尽快退出…',
     'runs.cancel.alreadyEnded': '#{id} 已经结束，无需取消。',
 
-    'runs.summary.progress': '第 {step}/{maxSteps} 步，损失 {loss}',
+    'runs.summary.progress': '步数 {step}/{maxSteps} · 损失 {loss}',
     'runs.summary.cancelledBy': '已由 <@{user}> 取消',
     'runs.summary.failure': '*失败原因*：{failureClass}（{message}）',
     'runs.summary.failureClass': '*失败原因*：{failureClass}',
@@ -138,7 +138,7 @@ export const runsMessages: CatalogPair = {
     'runs.vm.unreachable': '⚠️ Connection lost, reconnecting (VM {vm})…',
     'runs.vm.reconnected': 'Reconnected to VM {vm}; following resumes where it stopped.',
 
-    'runs.progress': 'Step {step}/{maxSteps} · loss {loss} (change {lossChange}) · lr {learningRate} · epoch {epoch}',
+    'runs.progress': 'Step {step}/{maxSteps} · loss {loss} ({lossChange} since the last update) · lr {learningRate} · epoch {epoch}',
     'runs.progress.first': 'Step {step}/{maxSteps} · loss {loss} · lr {learningRate} · epoch {epoch}',
     'runs.checkpoint': '💾 Checkpoint saved at step {step}: `{path}`',
     'runs.eval': '📊 Evaluation at step {step}: {metrics}',
@@ -161,7 +161,7 @@ export const runsMessages: CatalogPair = {
       '<@{user}> requested cancellation; the trainer was asked to stop. No training progress has been read yet (it may still be preparing), so it exits as soon as it can…',
     'runs.cancel.alreadyEnded': '#{id} has already ended; nothing to cancel.',
 
-    'runs.summary.progress': 'step {step}/{maxSteps}, loss {loss}',
+    'runs.summary.progress': 'Step {step}/{maxSteps} · loss {loss}',
     'runs.summary.cancelledBy': 'Cancelled by <@{user}>',
     'runs.summary.failure': '*Failure*: {failureClass} ({message})',
     'runs.summary.failureClass': '*Failure*: {failureClass}',

@@ -4,10 +4,10 @@ import type { CatalogPair } from '../i18n.js';
 export const vmMessages: CatalogPair = {
   'zh-CN': {
     'vm.help':
-      '`/vm list` 查看所有虚拟机\n`/vm start <VM>` 启动\n`/vm stop <VM>` 释放（deallocate，停止计费；有运行时需要管理员确认）\n`/vm status <VM>` 电源状态和 GPU 使用情况',
+      '`/vm list` 查看所有虚拟机\n`/vm start <虚拟机>` 启动\n`/vm stop <虚拟机>` 释放（deallocate，停止计费；有运行时需要管理员确认）\n`/vm status <虚拟机>` 电源状态和 GPU 使用情况',
     'vm.error.unknown_action': '没有 “{word}” 这个子命令。{hint}可用：list、start、stop、status。',
-    'vm.error.missing_vm': '请指定虚拟机，例如 `/vm {action} {first}`。可用的 VM：{valid}。',
-    'vm.error.extra_words': '看不懂多余的 “{word}”。用法：`/vm {action} <VM>`。',
+    'vm.error.missing_vm': '请指定虚拟机，例如 `/vm {action} {first}`。可用的虚拟机：{valid}。',
+    'vm.error.extra_words': '看不懂多余的 “{word}”。用法：`/vm {action} <虚拟机>`。',
 
     'vm.power.running': '运行中',
     'vm.power.starting': '启动中',
@@ -41,7 +41,7 @@ export const vmMessages: CatalogPair = {
     'vm.stop.denied': '只有 {vm} 的负责人或管理员可以释放它：{who}。',
     'vm.stop.already': '{vm} 当前{power}，不需要再释放。',
     'vm.stop.active_runs': '{vm} 上还有进行中的运行：{runs}。释放会中断它们，所以没有执行。',
-    'vm.stop.active_runs_admin': '{vm} 上还有进行中的运行：{runs}。你是管理员，确认后可以强制释放（运行会被中断，之后可用 `/restart` 从 checkpoint 继续）。',
+    'vm.stop.active_runs_admin': '{vm} 上还有进行中的运行：{runs}。你是管理员，确认后可以强制释放（运行会被中断，之后可用 `/restart` 从检查点继续）。',
     'vm.stop.force_button': '强制释放 {vm}',
     'vm.stop.confirm_title': '强制释放虚拟机？',
     'vm.stop.confirm_text': '{vm} 上的运行会被中断。确定要释放吗？',
@@ -76,7 +76,7 @@ export const vmMessages: CatalogPair = {
     'vm.autostop.failed': '⚠️ 自动释放 *{vm}* 失败：{reason}',
     'vm.cost.saved': '（约 {amount}）',
 
-    'vm.run.deallocated_lost': '虚拟机 {vm} 在运行期间被释放了（Azure 状态 {power}），可能是 Spot 逐出或有人在门户里停止了它。运行 #{id} 已标记为失联，可以用 `/restart #{id}` 从最近的 checkpoint 继续。',
+    'vm.run.deallocated_lost': '虚拟机 {vm} 在运行期间被释放了（Azure 状态 {power}），可能是 Spot 逐出或有人在门户里停止了它。运行 #{id} 已标记为失联，可以用 `/restart #{id}` 从最近的检查点继续。',
 
     'vm.azure_error.not_found':
       '在 Azure 里找不到虚拟机 {vm}（订阅 {subscription}，资源组 {resourceGroup}，名称 {azureName}）。请检查配置里的 `vms.{vm}.azure`。',
