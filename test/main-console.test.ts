@@ -26,28 +26,38 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
+/** Runs `trainops console` on the demo config (changed by `edit`) with `input` piped to stdin. */
+async function runConsole(input: string, edit: (config: string) => string = (config) => config) {
+  const python = spawnSync('bash', [path.join(repoRoot, 'scripts/python-env.sh')], { encoding: 'utf8' }).stdout.trim();
+  const prefix = uniquePrefix('console-e2e');
+  const config = readFileSync(path.join(repoRoot, 'config/demo.yaml'), 'utf8')
+    .replace('redisPrefix: trainops-demo', `redisPrefix: ${prefix}`)
+    .replace('workdir: .trainops/demo', `workdir: ${path.join(workDir, prefix)}`)
+    .replace('dataset: python/', `dataset: ${path.join(repoRoot, 'python')}/`);
+  const configPath = path.join(workDir, `${prefix}.yaml`);
+  writeFileSync(configPath, edit(config));
+
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/trainops.mjs'), 'console'], {
+    cwd: workDir,
+    env: { ...process.env, TRAINOPS_CONFIG: configPath, TRAINOPS_PYTHON: python, REDIS_URL: redis.url, LOG_LEVEL: 'info' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let errors = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    errors += chunk.toString();
+  });
+  child.stdin.end(input);
+
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, output, errors, prefix };
+}
+
 describe('trainops console', () => {
   it('trains the demo recipe from piped input', async () => {
-    const python = spawnSync('bash', [path.join(repoRoot, 'scripts/python-env.sh')], { encoding: 'utf8' }).stdout.trim();
-    const prefix = uniquePrefix('console-e2e');
-    const config = readFileSync(path.join(repoRoot, 'config/demo.yaml'), 'utf8')
-      .replace('redisPrefix: trainops-demo', `redisPrefix: ${prefix}`)
-      .replace('workdir: .trainops/demo', `workdir: ${path.join(workDir, 'vm')}`)
-      .replace('dataset: python/', `dataset: ${path.join(repoRoot, 'python')}/`);
-    const configPath = path.join(workDir, 'demo.yaml');
-    writeFileSync(configPath, config);
-
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/trainops.mjs'), 'console'], {
-      cwd: workDir,
-      env: { ...process.env, TRAINOPS_CONFIG: configPath, TRAINOPS_PYTHON: python, REDIS_URL: redis.url, LOG_LEVEL: 'info' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stdin.end('/train demo on local steps=4\n');
-
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, output, prefix } = await runConsole('/train demo on local steps=4\n');
 
     expect(output).toContain('已排队：#1 demo 在 local');
     expect(output).toContain('所有运行已结束。');
@@ -65,5 +75,12 @@ describe('trainops console', () => {
       connection.disconnect();
     }
     expect(readFileSync(path.join(workDir, '.trainops/console.log'), 'utf8')).toContain('console starting');
+  });
+
+  it('summarizes a failed run on stderr', async () => {
+    const { code, output, errors } = await runConsole('/train demo on local\n', (config) => config.replace('medical_sample.jsonl', 'missing.jsonl'));
+
+    expect(code, output).toBe(1);
+    expect(errors).toContain('1 个运行中有 1 个没有成功：#1 demo 失败（数据错误）。\n');
   });
 });

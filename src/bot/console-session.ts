@@ -6,6 +6,7 @@ import { dispatchCommand, type DispatchOutcome } from '../commands/dispatch.js';
 import { isFinalStatus } from '../jobs/run-state.js';
 import type { RunRecord } from '../jobs/run-types.js';
 import type { ConsoleChat } from './console-chat.js';
+import { formatPipedSummary, type PipedTally } from './console-summary.js';
 
 /**
  * The console's chat loop. Each input line is a command as typed in Slack
@@ -13,8 +14,9 @@ import type { ConsoleChat } from './console-chat.js';
  * thread written as `#42 logs 20`. In a terminal it prompts until Ctrl+D; with stdin
  * from a pipe it runs every line, then waits until the runs it started have ended and
  * resolves with exit code 0 when every command was accepted, every piped `/train`
- * started a run and every run succeeded, 1 otherwise (with a one-line summary on
- * `errors`).
+ * started a run and every run succeeded. Otherwise it writes a one-line summary of the
+ * rejected commands and of the runs that failed, were cancelled or were lost to `errors`
+ * and resolves with 1.
  */
 export interface ConsoleSessionOptions {
   deps: HandlerDeps;
@@ -25,7 +27,7 @@ export interface ConsoleSessionOptions {
   userId: string;
   /** Milliseconds between checks of the started runs' status. */
   pollMs?: number;
-  /** Where a piped session writes its one-line summary of rejected commands (default stderr). */
+  /** Stream for the one-line summary of a piped session that exits 1 (default stderr). */
   errors?: NodeJS.WritableStream;
   /**
    * Resolves once the workers have posted everything about the ended runs (the final
@@ -37,13 +39,6 @@ export interface ConsoleSessionOptions {
 const THREAD_REPLY = /^#(\d{1,12})\s+([\s\S]+)$/;
 /** `@TrainOps runs`: in Slack the mention arrives as `<@U…>`, in the console it is typed as a name. */
 const BOT_MENTION = /^[@＠](?:TrainOps|训练助手)(?![\p{L}\p{N}_-])[\s:：,，]*/iu;
-
-/** How the piped lines went, for the exit code and the summary. */
-interface PipedTally {
-  total: number;
-  rejected: number;
-  trainsWithoutRun: number;
-}
 
 export async function runConsoleSession(options: ConsoleSessionOptions): Promise<number> {
   const { chat, userId } = options;
@@ -83,19 +78,11 @@ export async function runConsoleSession(options: ConsoleSessionOptions): Promise
   }
   if (interactive) return 0;
 
-  const problems = tally.rejected + tally.trainsWithoutRun;
-  if (problems > 0) {
-    // Only the non-zero counts, so the summary never contains "0 commands started no run".
-    const details = [
-      tally.rejected > 0 ? t('console.piped_rejected', { count: tally.rejected }) : undefined,
-      tally.trainsWithoutRun > 0 ? t('console.piped_no_run', { count: tally.trainsWithoutRun }) : undefined,
-    ].filter((part): part is string => part !== undefined);
-    (options.errors ?? process.stderr).write(`${t('console.piped_problems', { total: tally.total, details: details.join(t('core.list_separator')) })}\n`);
-  }
-  if (started.length === 0) return problems > 0 ? 1 : 0;
-
-  const code = await waitForRuns(started, deps, chat, options.pollMs ?? 500, options.settle);
-  return problems > 0 ? 1 : code;
+  const ended = started.length > 0 ? await waitForRuns(started, deps, chat, options.pollMs ?? 500, options.settle) : [];
+  const summary = formatPipedSummary(tally, ended, t);
+  if (summary === undefined) return 0;
+  (options.errors ?? process.stderr).write(`${summary}\n`);
+  return 1;
 }
 
 /** Tells whether a line asks for a training run (`/train …`, `@TrainOps 训练 …`). */
@@ -133,13 +120,14 @@ async function handleLine(rawLine: string, deps: HandlerDeps, chat: ConsoleChat,
   return dispatchCommand({ text: line, userId, channel, source: 'console', respond: responder() }, deps);
 }
 
+/** Waits until every run in `ids` has ended, then returns their final records. */
 async function waitForRuns(
   ids: readonly string[],
   deps: HandlerDeps,
   chat: ConsoleChat,
   pollMs: number,
   settle: (() => Promise<void>) | undefined,
-): Promise<number> {
+): Promise<RunRecord[]> {
   const t = deps.translate(deps.config.locale);
   chat.note(t('console.waiting', { count: ids.length }));
 
@@ -149,7 +137,7 @@ async function waitForRuns(
     if (ended.length === ids.length) {
       await settle?.();
       chat.note(t('console.done'));
-      return ended.every((run) => run.status === 'succeeded') ? 0 : 1;
+      return ended;
     }
     await deps.clock.sleep(pollMs);
   }

@@ -148,6 +148,18 @@ describe('piped console session', () => {
     expect(session.errors).toContain('1 条被拒绝或出错');
   });
 
+  it('summarizes a cancelled run on exit', async () => {
+    const session = await startSession(['/train demo on local', '/cancel #1']);
+    expect(session.code).toBe(1);
+    expect(session.errors).toBe('1 个运行中有 1 个没有成功：#1 demo 已取消。\n');
+  });
+
+  it('summarizes rejected commands and runs together', async () => {
+    const session = await startSession(['/train demo on local', '/cancel #1', '/trian demo']);
+    expect(session.code).toBe(1);
+    expect(session.errors).toBe('输入的 3 条命令中有问题：1 条被拒绝或出错。 1 个运行中有 1 个没有成功：#1 demo 已取消。\n');
+  });
+
   it('prints the closing line after the final posts', async () => {
     const session = await startSession(['/train demo on local', '/cancel #1'], async (chat) => {
       await chat.postMessage({ channel: 'C0DEMO', text: '训练完成（最终消息）' });
