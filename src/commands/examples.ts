@@ -17,11 +17,19 @@ export interface ExampleNames {
   readonly member: string;
 }
 
-export function exampleNames(config: Pick<Config, 'recipes' | 'vms' | 'team'>): ExampleNames {
-  const train = firstOfKind(config, 'train');
-  const deploy = firstOfKind(config, 'deploy');
-  const dataset = firstOfKind(config, 'dataset');
-  const bench = firstOfKind(config, 'bench');
+/** Stand-ins for a missing recipe or VM, in the reader's language (`<配方>`, `<虚拟机>`). */
+export interface ExamplePlaceholders {
+  readonly recipe: string;
+  readonly vm: string;
+}
+
+const ENGLISH_PLACEHOLDERS: ExamplePlaceholders = { recipe: '<recipe>', vm: '<VM>' };
+
+export function exampleNames(config: Pick<Config, 'recipes' | 'vms' | 'team'>, placeholders: ExamplePlaceholders = ENGLISH_PLACEHOLDERS): ExampleNames {
+  const train = firstOfKind(config, 'train', placeholders);
+  const deploy = firstOfKind(config, 'deploy', placeholders);
+  const dataset = firstOfKind(config, 'dataset', placeholders);
+  const bench = firstOfKind(config, 'bench', placeholders);
   return {
     recipe: train.recipe,
     vm: train.vm,
@@ -34,9 +42,9 @@ export function exampleNames(config: Pick<Config, 'recipes' | 'vms' | 'team'>): 
   };
 }
 
-function firstOfKind(config: Pick<Config, 'recipes' | 'vms'>, kind: Recipe['kind']): { recipe: string; vm: string } {
+function firstOfKind(config: Pick<Config, 'recipes' | 'vms'>, kind: Recipe['kind'], placeholders: ExamplePlaceholders): { recipe: string; vm: string } {
   const found = Object.entries(config.recipes).find(([, recipe]) => recipe.kind === kind);
   const ownVm = found?.[1].vm;
   const vm = ownVm !== undefined && Object.hasOwn(config.vms, ownVm) ? ownVm : Object.keys(config.vms)[0];
-  return { recipe: found?.[0] ?? '<recipe>', vm: vm ?? '<vm>' };
+  return { recipe: found?.[0] ?? placeholders.recipe, vm: vm ?? placeholders.vm };
 }

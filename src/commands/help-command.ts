@@ -22,7 +22,8 @@ export const helpCommand = defineCommand<HelpCommand>({
     return tokens[0] ? { topic: tokens[0] } : {};
   },
   async handle(command, ctx, deps) {
-    const params = { lines: DEFAULT_LOG_LINES, ...exampleNames(deps.config) };
+    const placeholders = { recipe: ctx.t('core.help.placeholder_recipe'), vm: ctx.t('core.help.placeholder_vm') };
+    const params = { lines: DEFAULT_LOG_LINES, ...exampleNames(deps.config, placeholders) };
     const topic = command.topic ? deps.registry.find(command.topic) : undefined;
 
     if (command.topic && topic === undefined) {

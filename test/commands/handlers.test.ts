@@ -184,6 +184,15 @@ describe('core command handlers', () => {
     expect((await send('/train', MEMBER)).replies[0]?.text).toContain('例如 `/train demo 在 local`');
   });
 
+  it('writes help placeholders in the reader language', async () => {
+    const text = (await send('/help', MEMBER)).replies[0]?.text ?? '';
+
+    expect(text).toContain('例：`/deploy <配方> 在 local`');
+    expect(text).not.toContain('<recipe>');
+    expect(text).not.toContain('<VM>');
+    expect(text).not.toContain('<计划项>');
+  });
+
   it('says when no recipe of the needed kind is configured', async () => {
     const check = await send('/dataset check demo', MEMBER);
     expect(check.replies[0]?.text).toBe('“demo” 是训练配方，这里需要数据集配方，但配置里还没有这类配方。');
