@@ -2,11 +2,46 @@
  * Draws a run's loss (left axis) and learning rate (right axis) against the step as a
  * PNG with @napi-rs/canvas, for the final message of a run.
  *
- * The labels inside the image are the field's short terms (`loss`, `lr`, `step`) in
- * Latin letters because the bot machine may have no CJK font, and a chart with missing
- * glyphs is worse than one in English. The Slack title of the file is localized.
+ * The axis labels come from the run's locale (`chartLabels`). Chinese labels need a CJK
+ * font on the bot machine, so without one the labels fall back to the field's English
+ * terms (`loss`, `lr`, `step`), because a chart with missing glyphs is worse than one
+ * in English. The Slack title of the file is always localized.
  */
-import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
+import { createCanvas, GlobalFonts, type SKRSContext2D } from '@napi-rs/canvas';
+
+import type { Translate } from '../bot/i18n.js';
+
+/** Axis labels drawn inside the chart. */
+export interface ChartLabels {
+  readonly loss: string;
+  readonly learningRate: string;
+  readonly step: string;
+}
+
+export const ENGLISH_CHART_LABELS: ChartLabels = { loss: 'loss', learningRate: 'lr', step: 'step' };
+
+/**
+ * Families that cover Simplified Chinese, as fontconfig names them on common Linux
+ * images (fonts-noto-cjk, fonts-wqy-*, Source Han) and on macOS and Windows.
+ * NOTE: matched by name only, so a CJK font with another family name leaves the labels
+ * in English.
+ */
+const CJK_FAMILY = /CJK|Noto Sans SC|Noto Serif SC|WenQuanYi|Source Han|Droid Sans Fallback|PingFang|Hiragino Sans GB|Microsoft YaHei|SimHei|SimSun/i;
+
+/** Returns the first installed CJK font family that @napi-rs/canvas found, if any. */
+export function findCjkFontFamily(families: readonly string[] = GlobalFonts.families.map((font) => font.family)): string | undefined {
+  return families.find((family) => CJK_FAMILY.test(family));
+}
+
+/**
+ * Returns the axis labels in the translator's language, or the English ones when a
+ * label needs glyphs beyond Latin and no CJK font is installed.
+ */
+export function chartLabels(t: Translate, cjkFontFamily: string | undefined = findCjkFontFamily()): ChartLabels {
+  const labels = { loss: t('runs.chart.loss'), learningRate: t('runs.chart.learningRate'), step: t('runs.chart.step') };
+  const needsCjk = Object.values(labels).some((label) => /[^\u0000-\u024f]/.test(label));
+  return needsCjk && cjkFontFamily === undefined ? ENGLISH_CHART_LABELS : labels;
+}
 
 export interface ChartPoint {
   step: number;
@@ -24,7 +59,7 @@ const TEXT_COLOR = '#343a40';
 const TICKS = 5;
 
 /** Returns the PNG bytes, or undefined when no point has a finite loss. */
-export function renderLossChart(points: readonly ChartPoint[], title: string): Buffer | undefined {
+export function renderLossChart(points: readonly ChartPoint[], title: string, labels: ChartLabels = ENGLISH_CHART_LABELS): Buffer | undefined {
   const lossPoints = points.filter((point) => Number.isFinite(point.loss));
   if (lossPoints.length === 0) return undefined;
   const lrPoints = points.filter((point) => Number.isFinite(point.learningRate));
@@ -80,16 +115,17 @@ export function renderLossChart(points: readonly ChartPoint[], title: string): B
   context.font = 'bold 15px sans-serif';
   context.fillStyle = TEXT_COLOR;
   context.fillText(title, MARGIN.left, 24);
-  context.font = '13px sans-serif';
+  const cjkFamily = findCjkFontFamily();
+  context.font = cjkFamily ? `13px "${cjkFamily}", sans-serif` : '13px sans-serif';
   context.textAlign = 'center';
-  context.fillText('step', MARGIN.left + plotWidth / 2, HEIGHT - 12);
+  context.fillText(labels.step, MARGIN.left + plotWidth / 2, HEIGHT - 12);
   context.fillStyle = LOSS_COLOR;
   context.textAlign = 'left';
-  context.fillText('loss', 12, MARGIN.top - 10);
+  context.fillText(labels.loss, 12, MARGIN.top - 10);
   if (lrRange) {
     context.fillStyle = LR_COLOR;
     context.textAlign = 'right';
-    context.fillText('lr', WIDTH - 12, MARGIN.top - 10);
+    context.fillText(labels.learningRate, WIDTH - 12, MARGIN.top - 10);
   }
 
   return canvas.toBuffer('image/png');

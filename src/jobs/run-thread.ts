@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { ChatApiError } from '../bot/chat-errors.js';
 import type { Translate } from '../bot/i18n.js';
 import type { Announcer } from './announcer.js';
-import { renderLossChart, type ChartPoint } from './loss-chart.js';
+import { chartLabels, renderLossChart, type ChartPoint } from './loss-chart.js';
 import { planOutbox } from './run-progress.js';
 import { formatFinalMessage, formatOutboxItem, formatThreadRoot } from './run-reporter.js';
 import type { RunStore } from './run-store.js';
@@ -117,7 +117,7 @@ export class RunThread {
 
     try {
       const title = t('runs.chart.title', { id: run.id });
-      const png = renderLossChart(points, `#${run.id} ${run.recipe} @ ${run.vm}`);
+      const png = renderLossChart(points, `#${run.id} ${run.recipe} @ ${run.vm}`, chartLabels(t));
       if (png) {
         await announcer.upload(`run:${run.id}:chart:a${run.attempt}`, {
           channel: run.channel,

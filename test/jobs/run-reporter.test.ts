@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { findMissingKeys, translator } from '../../src/bot/i18n.js';
-import { renderLossChart, stepTicks } from '../../src/jobs/loss-chart.js';
+import { chartLabels, ENGLISH_CHART_LABELS, findCjkFontFamily, renderLossChart, stepTicks } from '../../src/jobs/loss-chart.js';
 import { runDetail, runLine } from '../../src/commands/run-summary.js';
 import { configSchema } from '../../src/config/schema.js';
 import {
@@ -382,6 +382,19 @@ describe('run reporting helpers', () => {
 
     expect(png?.subarray(1, 4).toString()).toBe('PNG');
     expect(renderLossChart([{ step: 1 }], 'empty')).toBeUndefined();
+  });
+
+  it('labels chart axes in the run locale', () => {
+    expect(chartLabels(zh, 'Noto Sans CJK SC')).toEqual({ loss: '损失', learningRate: '学习率', step: '步数' });
+    expect(chartLabels(en, undefined)).toEqual({ loss: 'loss', learningRate: 'lr', step: 'step' });
+    const png = renderLossChart([{ step: 1, loss: 2 }, { step: 2, loss: 1.5 }], '#42', chartLabels(zh, 'Noto Sans CJK SC'));
+    expect(png?.subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('falls back to English labels without a CJK font', () => {
+    expect(chartLabels(zh, undefined)).toEqual(ENGLISH_CHART_LABELS);
+    expect(findCjkFontFamily(['DejaVu Sans', 'Noto Sans CJK SC'])).toBe('Noto Sans CJK SC');
+    expect(findCjkFontFamily(['DejaVu Sans'])).toBeUndefined();
   });
 
   it('keeps the state machine one way', () => {

@@ -61,6 +61,9 @@ export const runsMessages: CatalogPair = {
     'runs.end.lastCheckpoint': '最近的检查点：`{path}`（第 {step} 步）',
     'runs.end.sparkline': '损失曲线：{sparkline}',
     'runs.chart.title': '#{id} 损失与学习率',
+    'runs.chart.loss': '损失',
+    'runs.chart.learningRate': '学习率',
+    'runs.chart.step': '步数',
 
     'runs.error.unknownRecipe': '配置里没有配方 {recipe}，请检查 recipes 或重新发起。',
     'runs.error.notTrainRecipe': '配方 {recipe} 是 {kind} 配方，不能用于训练。',
@@ -151,6 +154,9 @@ export const runsMessages: CatalogPair = {
     'runs.end.lastCheckpoint': 'Latest checkpoint: `{path}` (step {step})',
     'runs.end.sparkline': 'Loss: {sparkline}',
     'runs.chart.title': '#{id} loss and learning rate',
+    'runs.chart.loss': 'loss',
+    'runs.chart.learningRate': 'lr',
+    'runs.chart.step': 'step',
 
     'runs.error.unknownRecipe': 'Recipe {recipe} is not in the config; check `recipes` or start the run again.',
     'runs.error.notTrainRecipe': 'Recipe {recipe} is a {kind} recipe and cannot train.',
