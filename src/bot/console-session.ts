@@ -11,9 +11,10 @@ import { formatPipedSummary, type PipedTally } from './console-summary.js';
 /**
  * The console's chat loop. Each input line is a command as typed in Slack
  * (`/train demo on local`, `@TrainOps runs`, `train demo`), or a reply in a run's
- * thread written as `#42 logs 20`. In a terminal it prompts until Ctrl+D; with stdin
- * from a pipe it runs every line, then waits until the runs it started have ended and
- * resolves with exit code 0 when every command was accepted, every piped `/train`
+ * thread written as `#42 logs 20`. A line that is exactly `/plan import` takes the
+ * following lines, up to a line with only `.`, as the pasted weekly message. In a
+ * terminal it prompts until Ctrl+D. With stdin from a pipe it runs every line, then
+ * waits until the runs it started have ended and resolves with exit code 0 when every command was accepted, every piped `/train`
  * started a run and every run succeeded. Otherwise it writes a one-line summary of the
  * rejected commands and of the runs that failed, were cancelled or were lost to `errors`
  * and resolves with 1.
@@ -36,6 +37,11 @@ export interface ConsoleSessionOptions {
   settle?: () => Promise<void>;
 }
 
+/**
+ * Line that ends a multi-line command. An empty line does not, because the team's
+ * weekly message has blank lines between its sections.
+ */
+const MULTI_LINE_END = '.';
 const THREAD_REPLY = /^#(\d{1,12})\s+([\s\S]+)$/;
 /** `@TrainOps runs`: in Slack the mention arrives as `<@U…>`, in the console it is typed as a name. */
 const BOT_MENTION = /^[@＠](?:TrainOps|训练助手)(?![\p{L}\p{N}_-])[\s:：,，]*/iu;
@@ -64,18 +70,42 @@ export async function runConsoleSession(options: ConsoleSessionOptions): Promise
   if (interactive) lines.prompt();
 
   const tally: PipedTally = { total: 0, rejected: 0, trainsWithoutRun: 0 };
+  const runCommand = async (text: string): Promise<void> => {
+    if (!interactive) chat.note(`> ${text.replace(/\n/g, '\n  ')}`);
+    const runsBefore = started.length;
+    const outcome = await handleLine(text, deps, chat, channel, userId);
+    tally.total += 1;
+    if (outcome === 'rejected' || outcome === 'failed') tally.rejected += 1;
+    else if (isTrainLine(text, deps) && started.length === runsBefore) tally.trainsWithoutRun += 1;
+  };
+
+  // Lines of a multi-line command (`/plan import` and the pasted message) until its end line.
+  let pending: string[] | undefined;
   for await (const rawLine of lines) {
     const line = rawLine.trim();
-    if (line.length > 0 && !line.startsWith('//')) {
-      if (!interactive) chat.note(`> ${line}`);
-      const runsBefore = started.length;
-      const outcome = await handleLine(line, deps, chat, channel, userId);
-      tally.total += 1;
-      if (outcome === 'rejected' || outcome === 'failed') tally.rejected += 1;
-      else if (isTrainLine(line, deps) && started.length === runsBefore) tally.trainsWithoutRun += 1;
+    if (pending) {
+      if (line === MULTI_LINE_END) {
+        await runCommand(pending.join('\n'));
+        pending = undefined;
+        if (interactive) lines.setPrompt('> ');
+      } else {
+        pending.push(rawLine.trimEnd());
+      }
+    } else if (line.length > 0 && !line.startsWith('//')) {
+      if (startsMultiLineCommand(line, deps)) {
+        pending = [line];
+        if (interactive) {
+          chat.note(t('console.multi_line_hint', { end: MULTI_LINE_END }));
+          lines.setPrompt('… ');
+        }
+      } else {
+        await runCommand(line);
+      }
     }
     if (interactive) lines.prompt();
   }
+  // Input that ends inside a multi-line command (Ctrl+D, or a pipe without the end line) still runs it.
+  if (pending) await runCommand(pending.join('\n'));
   if (interactive) return 0;
 
   const ended = started.length > 0 ? await waitForRuns(started, deps, chat, options.pollMs ?? 500, options.settle) : [];
@@ -83,6 +113,15 @@ export async function runConsoleSession(options: ConsoleSessionOptions): Promise
   if (summary === undefined) return 0;
   (options.errors ?? process.stderr).write(`${summary}\n`);
   return 1;
+}
+
+/**
+ * Tells whether a line is a command whose text follows on the next lines: exactly
+ * `/plan import` (or `/计划 导入`), which is followed by the pasted weekly message.
+ */
+function startsMultiLineCommand(line: string, deps: HandlerDeps): boolean {
+  const words = line.replace(BOT_MENTION, '').split(/\s+/);
+  return words.length === 2 && deps.registry.find(words[0]!)?.name === 'plan' && /^(?:import|导入)$/i.test(words[1]!);
 }
 
 /** Tells whether a line asks for a training run (`/train …`, `@TrainOps 训练 …`). */

@@ -11,6 +11,7 @@ import { createHandlerDeps } from '../../src/bot/handler-deps.js';
 import { createCommandRegistry } from '../../src/commands/index.js';
 import { parseConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/jobs/clock.js';
+import { createPlanRuntime } from '../../src/jobs/plan-runtime.js';
 import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
 import { createLogger } from '../../src/logging.js';
 import { RoutingVmControl } from '../../src/remote/always-on-vm-control.js';
@@ -76,7 +77,7 @@ describe('console session', () => {
 });
 
 /** Runs a piped console session on the demo config, with its own Redis prefix and no worker. */
-async function startSession(lines: readonly string[], settle?: (chat: ConsoleChat) => Promise<void>) {
+async function startSession(lines: readonly string[], settle?: (chat: ConsoleChat) => Promise<void>, options: { terminal?: boolean } = {}) {
   const text = readFileSync('config/demo.yaml', 'utf8').replace('redisPrefix: trainops-demo', `redisPrefix: ${uniquePrefix('console')}`);
   const config = parseConfig(text, 'demo', { baseDir: workDir });
   const logger = createLogger({ level: 'silent' });
@@ -99,9 +100,11 @@ async function startSession(lines: readonly string[], settle?: (chat: ConsoleCha
   });
   const sessionHosts = new HostPool(config.vms, logger);
   const runtime = createJobsRuntime({ config, redisUrl: redis.url, chat, hosts: sessionHosts, vmControl: new RoutingVmControl(undefined), logger, queueName: uniquePrefix('q') });
-  const deps = createHandlerDeps({ config, jobs: runtime, chat, clock: systemClock, logger, registry: createCommandRegistry() });
+  const plan = createPlanRuntime({ config, redisUrl: redis.url, chat, runs: runtime.runStore, logger });
+  const deps = createHandlerDeps({ config, jobs: runtime, chat, clock: systemClock, logger, registry: createCommandRegistry(), plan: plan.ports });
 
-  const input = new PassThrough();
+  // A PassThrough marked as a TTY makes the session prompt as it does in a terminal.
+  const input = Object.assign(new PassThrough(), options.terminal ? { isTTY: true } : {});
   input.end([...lines, ''].join('\n'));
   try {
     const code = await runConsoleSession({
@@ -116,6 +119,7 @@ async function startSession(lines: readonly string[], settle?: (chat: ConsoleCha
     });
     return { code, printed, errors, runtime };
   } finally {
+    await plan.close();
     await runtime.close();
     await sessionHosts.closeAll();
   }
@@ -168,6 +172,39 @@ describe('piped console session', () => {
     const finalPost = session.printed.indexOf('训练完成（最终消息）');
     expect(finalPost).toBeGreaterThan(-1);
     expect(session.printed.indexOf('所有运行已结束。')).toBeGreaterThan(finalPost);
+  });
+});
+
+describe('multi-line /plan import', () => {
+  const weeklyMessage = readFileSync(new URL('../fixtures/weekly-plan.txt', import.meta.url), 'utf8').trimEnd();
+
+  it('reads the pasted message up to the end line', async () => {
+    const session = await startSession(['/plan import', ...weeklyMessage.split('\n'), '.', '/runs']);
+    expect(session.errors).toBe('');
+    expect(session.code).toBe(0);
+    expect(session.printed).toContain('我读到的周计划');
+    expect(session.printed).toContain('部署 Phi4');
+    expect(session.printed).toContain('完成训练 phi3.5 moe + 医疗');
+    expect(session.printed).toContain('处理数据集');
+    expect(session.printed).not.toContain('这个命令');
+    expect(session.printed).toContain('还没有任何运行');
+  });
+
+  it('prompts for the message in a terminal', async () => {
+    const session = await startSession(['/plan import', ...weeklyMessage.split('\n'), '.'], undefined, { terminal: true });
+    expect(session.code).toBe(0);
+    expect(session.printed).toContain('请粘贴周计划消息（可以多行，含空行），以单独一行 . 结束（Ctrl+D 也会结束）：');
+    expect(session.printed).toContain('… ');
+    expect(session.printed).toContain('我读到的周计划');
+    expect(session.printed).toContain('处理数据集');
+  });
+
+  it('runs the message when input ends first', async () => {
+    const session = await startSession(['@TrainOps plan import', ...weeklyMessage.split('\n')]);
+    expect(session.errors).toBe('');
+    expect(session.code).toBe(0);
+    expect(session.printed).toContain('我读到的周计划');
+    expect(session.printed).toContain('处理数据集');
   });
 });
 
