@@ -6,7 +6,7 @@ import type { CatalogPair } from '../i18n.js';
  */
 export const planMessages: CatalogPair = {
   'zh-CN': {
-    'plan.help': '`/plan [next|last]` 查看本周（下周、上周）计划\n`/plan add "<标题>" due <时间> [owner @人] [vm <虚拟机>] [recipe <配方>]` 添加\n`/plan done <编号>`、`/plan edit <编号> due 周四`、`/plan remove <编号>`\n`/plan import` 后面粘贴周计划消息\n例：`/plan add "训练 {recipe}" due 周四 owner @{member} vm {vm}`',
+    'plan.help': '`/plan [next|last]` 查看本周（下周、上周）计划\n`/plan add "<标题>" due <时间> [owner @人] [vm <虚拟机>] [recipe <配方>]` 添加\n`/plan done <编号>`、`/plan edit <编号> due 下周四`、`/plan remove <编号>`\n`/plan import` 后面粘贴周计划消息\n例：`/plan add "训练 {recipe}" due 下周四 owner @{member} vm {vm}`',
 
     'plan.status.todo': '待办',
     'plan.status.in_progress': '进行中',
@@ -132,7 +132,7 @@ export const planMessages: CatalogPair = {
     'plan.home.updated': '更新于 {time}',
   },
   en: {
-    'plan.help': '`/plan [next|last]` shows this week\'s (next, last) plan\n`/plan add "<title>" due <when> [owner @user] [vm <vm>] [recipe <recipe>]` adds an item\n`/plan done <n>`, `/plan edit <n> due thursday`, `/plan remove <n>`\n`/plan import` followed by the pasted weekly message\nExample: `/plan add "train {recipe}" due thursday owner @{member} vm {vm}`',
+    'plan.help': '`/plan [next|last]` shows this week\'s (next, last) plan\n`/plan add "<title>" due <when> [owner @user] [vm <vm>] [recipe <recipe>]` adds an item\n`/plan done <n>`, `/plan edit <n> due next thursday`, `/plan remove <n>`\n`/plan import` followed by the pasted weekly message\nExample: `/plan add "train {recipe}" due next thursday owner @{member} vm {vm}`',
 
     'plan.status.todo': 'To do',
     'plan.status.in_progress': 'In progress',
