@@ -92,7 +92,9 @@ if [ "$current" -gt 0 ] && [ "$current" -lt "$attempt" ]; then
 fi
 if [ -n "$staged" ]; then mv -f "$staged" run.json; fi
 echo "$attempt" > attempt.tmp && mv -f attempt.tmp attempt
-echo "=== attempt $attempt started $(date '+%Y-%m-%dT%H:%M:%S%z') ===" >> train.log
+# The offset gets a colon (+08:00), as in the trainer's log lines; POSIX date has no %:z.
+started=$(date '+%Y-%m-%dT%H:%M:%S%z' | sed 's/\\([0-9][0-9]\\)$/:\\1/')
+echo "=== attempt $attempt started $started ===" >> train.log
 setsid sh -c "$wrapper" >/dev/null 2>&1 </dev/null &
 echo $! > pid.tmp && mv -f pid.tmp pid
 echo "launched $!"

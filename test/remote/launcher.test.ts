@@ -59,6 +59,8 @@ describe('launchRun over SSH', () => {
     expect(events).toEqual(['start', 'step', 'step', 'step', 'end']);
     expect(await readFile(path.join(runDir, 'train.log'), 'utf8')).toContain('stand-in trainer: 3 steps');
     expect(JSON.parse(await readFile(path.join(runDir, 'run.json'), 'utf8')).run_id).toBe('1');
+    // The header's offset has a colon, like the trainer's own log lines.
+    expect(await readFile(path.join(runDir, 'train.log'), 'utf8')).toMatch(/^=== attempt 1 started \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d ===$/m);
   });
 
   it('concurrent launches start one process', async () => {
