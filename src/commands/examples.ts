@@ -6,7 +6,7 @@ import type { Config, Recipe } from '../config/schema.js';
  * the first VM), and the first team member. Placeholders stand in where the config
  * has no such recipe.
  */
-export interface ExampleNames {
+export type ExampleNames = {
   readonly recipe: string;
   readonly vm: string;
   readonly deployRecipe: string;
@@ -15,7 +15,7 @@ export interface ExampleNames {
   readonly datasetVm: string;
   readonly benchVm: string;
   readonly member: string;
-}
+};
 
 /** Stand-ins for a missing recipe or VM, in the reader's language (`<配方>`, `<虚拟机>`). */
 export interface ExamplePlaceholders {
