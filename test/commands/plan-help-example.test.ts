@@ -11,7 +11,7 @@ const config = loadConfig('config/trainops.example.yaml');
 
 /** Returns the `/plan add` example of the plan help, without `/plan `. */
 function helpExample(locale: 'zh-CN' | 'en'): string {
-  const help = translate(locale, 'plan.help', exampleNames(config));
+  const help = translate(locale, 'plan.help', { ...exampleNames(config) });
   const example = /`\/plan (add [^`]+)`\s*$/.exec(help)?.[1];
   if (example === undefined) throw new Error(`no /plan add example at the end of: ${help}`);
   return example;
