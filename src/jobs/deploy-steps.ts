@@ -11,7 +11,7 @@ import type { VmConfig } from '../config/schema.js';
 import { syncCode } from '../remote/code-sync.js';
 import type { Host } from '../remote/host.js';
 import { isConnectionError } from '../remote/errors.js';
-import { readRunStatus, type RemoteRunState } from '../remote/launcher.js';
+import { readRunStatus, signalRun, type RemoteRunState } from '../remote/launcher.js';
 import { formatKindOutcome } from './deploy-outcome.js';
 import type { RunFailureInput } from './run-failure.js';
 import type { RunJobData } from './run-queue.js';
@@ -54,6 +54,17 @@ export async function endIfCancelledBeforeLaunch(deps: RunWorkerDeps, run: RunRe
   if (!stored.cancelRequestedBy || stored.launchedAt) return false;
   await finishRun(deps, stored, 'cancelled', { failureClass: 'cancelled' }, logger);
   return true;
+}
+
+/**
+ * Sends SIGTERM to a just-launched process when its run has a cancel request: one that
+ * arrived after the last check before the launch found no process to signal. The job
+ * then detects the exit and ends the run as cancelled.
+ */
+export async function stopIfCancelledDuringLaunch(host: Host, runDir: string, launched: RunRecord, logger: Logger): Promise<void> {
+  if (!launched.cancelRequestedBy) return;
+  const outcome = await signalRun(host, runDir, 'TERM');
+  logger.info({ outcome, cancelRequestedBy: launched.cancelRequestedBy }, 'cancel arrived during the launch; process signalled');
 }
 
 /** Ships the trainer code to the VM (skipped when unchanged) and records its folder on the run. */

@@ -18,7 +18,18 @@ import { launchRun, readRunStatus, signalRun } from '../remote/launcher.js';
 import { buildServerCommand } from '../remote/vllm-command.js';
 import { REPLACED_BY_PREFIX } from './deploy-outcome.js';
 import { localBaseUrl, probeServer, smokeTest } from './deploy-probe.js';
-import { failRun, finishRun, loseRun, markLaunched, readLogTail, waitForExit, WorkerClosingError, type KindJobContext } from './deploy-steps.js';
+import {
+  endIfCancelledBeforeLaunch,
+  failRun,
+  finishRun,
+  loseRun,
+  markLaunched,
+  readLogTail,
+  stopIfCancelledDuringLaunch,
+  waitForExit,
+  WorkerClosingError,
+  type KindJobContext,
+} from './deploy-steps.js';
 import { failWithLogTail, prepareHostUnlessCancelled, processKindRun, RunInputError } from './kind-job.js';
 import { runDirOf } from './run-dir.js';
 import type { RunWorkerDeps } from './run-worker.js';
@@ -80,9 +91,11 @@ async function startServer(
   if (run.deployment?.port === undefined) run = await store.update(run.id, () => ({ deployment: { port } }));
 
   const command = buildServerCommand({ recipe, python: vm.python, gpus: vm.gpus, port, adapter });
+  if (await endIfCancelledBeforeLaunch(deps, run, logger)) return store.require(run.id);
   const launch = await launchRun(host, { runDir, python: vm.python, command, attempt: run.attempt });
   logger.info({ attached: launch.attached, pid: launch.pid, port }, launch.attached ? 'attached to the launched server' : 'server launched');
   run = await markLaunched(deps, run);
+  await stopIfCancelledDuringLaunch(host, runDir, run, logger);
   if (!launch.attached) {
     await thread.postReply(run, `run:${run.id}:deploy-launched:a${run.attempt}`, thread.translate('deploy.launched', { port, timeout: recipe.healthTimeoutSeconds }));
   }

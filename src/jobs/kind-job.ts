@@ -20,6 +20,7 @@ import {
   repostFinalOutcome,
   returnJobToQueue,
   settleAfterJobError,
+  stopIfCancelledDuringLaunch,
   syncTrainerCode,
   waitForExit,
   WorkerClosingError,
@@ -133,9 +134,12 @@ export async function runCommandToExit(
 
   const runDir = runDirOf(vm, run.id);
   const command = await options.buildCommand(host, runDir);
+  // The code sync may take a while: a cancel that arrived meanwhile launches nothing.
+  if (await endIfCancelledBeforeLaunch(deps, run, logger)) return undefined;
   const launch = await launchRun(host, { runDir, codeDir: run.codeDir, python: vm.python, command, attempt: run.attempt });
   logger.info({ attached: launch.attached, pid: launch.pid }, launch.attached ? `attached to the ${options.label}` : `${options.label} launched`);
   run = await markLaunched(deps, run);
+  await stopIfCancelledDuringLaunch(host, runDir, run, logger);
 
   const wait = await waitForExit(deps, run, runDir, deps.pollMs ?? deps.config.runs.pollSeconds * 1000, context.signal);
   if (!wait.exited) {

@@ -165,13 +165,20 @@ function findInputError(
   return undefined;
 }
 
+/**
+ * Starts the VM, syncs the trainer code and launches the attempt, or attaches to it.
+ * The stored run is read again after the VM start and right before the launch, so a
+ * cancel that arrived meanwhile ends the run as cancelled and nothing is launched. A
+ * cancel that races the launch itself is seen after it, and the trainer gets SIGTERM.
+ */
 async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe: TrainRecipe, vm: VmConfig, logger: Logger): Promise<RunRecord> {
   const { store, thread, hosts, clock } = deps;
   let run = initial;
   const before = (statuses: RunStatus[]): boolean => statuses.includes(run.status);
 
   run = await startVmForRun(deps, run);
-  if (run.cancelRequestedBy && !run.launchedAt) return finishRun(deps, run, 'cancelled', {}, logger);
+  const cancelledAfterVmStart = await endIfCancelledBeforeLaunch(deps, run.id, logger);
+  if (cancelledAfterVmStart) return cancelledAfterVmStart;
 
   const host = await hosts.get(run.vm);
   let codeDir = run.codeDir;
@@ -194,6 +201,10 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
     const offset = await prepareRestartedAttempt(host, runDir, run.attempt, { clock, logger });
     if (offset !== undefined) run = await store.update(run.id, () => ({ eventOffset: offset }));
   }
+
+  // After the code sync and, for a restart, after stopping the previous trainer.
+  const cancelledBeforeLaunch = await endIfCancelledBeforeLaunch(deps, run.id, logger);
+  if (cancelledBeforeLaunch) return cancelledBeforeLaunch;
   const runJson = buildRunJson({ runId: run.id, recipe, overrides: run.overrides, runDir: await host.resolvePath(runDir), resumeFrom: run.resumeFrom }, run.recipe);
   const launch = await launchRun(host, { runDir, codeDir, python: vm.python, runJson, gpus: vm.gpus, attempt: run.attempt });
   logger.info({ attached: launch.attached, pid: launch.pid }, launch.attached ? 'attached to the launched run' : 'run launched');
@@ -216,6 +227,17 @@ async function prepareAndLaunch(deps: RunWorkerDeps, initial: RunRecord, recipe:
     await signalRun(host, runDir, 'TERM');
   }
   return run;
+}
+
+/**
+ * Reads the stored run and, when a cancel was requested before its process was
+ * launched, ends it as cancelled and returns it. Returns undefined when the run goes on.
+ */
+async function endIfCancelledBeforeLaunch(deps: RunWorkerDeps, runId: string, logger: Logger): Promise<RunRecord | undefined> {
+  const stored = await deps.store.require(runId);
+  if (!stored.cancelRequestedBy || stored.launchedAt) return undefined;
+  logger.info({ cancelRequestedBy: stored.cancelRequestedBy, status: stored.status }, 'cancel requested before launch; run not launched');
+  return finishRun(deps, stored, 'cancelled', { failureClass: 'cancelled' }, logger);
 }
 
 function followDeps(deps: RunWorkerDeps, logger: Logger): Parameters<typeof followRun>[0] {
