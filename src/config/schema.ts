@@ -1,5 +1,6 @@
 import { z } from 'zod';
 
+import { findHyperparameterIssues } from './hyperparameters.js';
 import { findReferenceIssues } from './references.js';
 
 /**
@@ -282,9 +283,9 @@ export const configSchema = z
   })
   .superRefine(
     (config, ctx) => {
-      // A value that already failed the schema is not also reported as a dangling reference.
+      // A value that already failed the schema is not also reported as a dangling reference or a bad trainer option.
       const invalidPaths = new Set(ctx.issues.map((issue) => pathKey(issue.path ?? [])));
-      for (const issue of findReferenceIssues(config)) {
+      for (const issue of [...findReferenceIssues(config), ...findHyperparameterIssues(config)]) {
         if (!invalidPaths.has(pathKey(issue.path))) ctx.addIssue({ code: 'custom', ...issue });
       }
     },
