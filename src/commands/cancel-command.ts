@@ -9,7 +9,8 @@ import { parseLoneRunRef } from './run-ref.js';
  * run ends `cancelled`. Someone else's run needs on-call or admin.
  */
 export interface CancelCommand {
-  readonly runId: string;
+  /** Run id, absent when neither `#id` nor the thread names one: the handler then uses the person's only active run. */
+  readonly runId?: string;
 }
 
 export const cancelCommand = defineCommand<CancelCommand>({
@@ -17,9 +18,10 @@ export const cancelCommand = defineCommand<CancelCommand>({
   aliases: ['取消', 'stop'],
   helpKey: 'core.help.cancel',
   parse: parseLoneRunRef,
-  async handle(command, ctx, deps) {
-    const run = await findRunOrRespond(command.runId, ctx, deps);
-    if (!run) return;
+  async handle(command, requestCtx, deps) {
+    const found = await findRunOrRespond(command.runId, requestCtx, deps);
+    if (!found) return;
+    const { run, ctx } = found;
 
     const permission = checkRunAction(deps.config, ctx.userId, run.userId);
     if (!permission.allowed) {

@@ -1,7 +1,8 @@
 import { codeBlock, section } from '../bot/blocks.js';
 import { isParseError, parseError } from './parse-error.js';
 import { defineCommand } from './registry.js';
-import { isRunRef, parseRunRef } from './run-ref.js';
+import { findRunOrRespond } from './run-lookup.js';
+import { isRunRef, parseOptionalRunRef } from './run-ref.js';
 import { tokenize } from './tokenize.js';
 import type { HandlerDeps } from './deps.js';
 import { runDirOf } from '../jobs/run-dir.js';
@@ -14,7 +15,8 @@ import type { RunRecord } from '../jobs/run-types.js';
  * goes to the run's thread as a file, because Slack rejects longer section text.
  */
 export interface LogsCommand {
-  readonly runId: string;
+  /** Run id, absent when neither `#id` nor the thread names one: the handler then uses the person's only active run. */
+  readonly runId?: string;
   readonly lines: number;
 }
 
@@ -48,15 +50,14 @@ export const logsCommand = defineCommand<LogsCommand>({
       lines = count;
     }
 
-    const runId = parseRunRef(runToken, ctx);
-    return isParseError(runId) ? runId : { runId, lines };
+    const runId = parseOptionalRunRef(runToken, ctx);
+    if (isParseError(runId)) return runId;
+    return runId === undefined ? { lines } : { runId, lines };
   },
-  async handle(command, ctx, deps) {
-    const run = await deps.runStore.get(command.runId);
-    if (!run) {
-      await ctx.respond(ctx.t('core.error.run_not_found', { id: command.runId }));
-      return;
-    }
+  async handle(command, requestCtx, deps) {
+    const found = await findRunOrRespond(command.runId, requestCtx, deps);
+    if (!found) return;
+    const { run, ctx } = found;
 
     const log = await deps.runControl.readRunLog(run.id, command.lines);
     // Strips only the newline that ends the file, because trailing blank lines are lines `tail` counted.

@@ -7,7 +7,8 @@ import { isActiveStatus } from '../jobs/run-state.js';
 
 /** `/status [#id]`: one run's state, progress and outcome, ephemerally. */
 export interface StatusCommand {
-  readonly runId: string;
+  /** Run id, absent when neither `#id` nor the thread names one: the handler then uses the person's only active run. */
+  readonly runId?: string;
 }
 
 export const statusCommand = defineCommand<StatusCommand>({
@@ -15,9 +16,10 @@ export const statusCommand = defineCommand<StatusCommand>({
   aliases: ['状态'],
   helpKey: 'core.help.status',
   parse: parseLoneRunRef,
-  async handle(command, ctx, deps) {
-    const run = await findRunOrRespond(command.runId, ctx, deps);
-    if (!run) return;
+  async handle(command, requestCtx, deps) {
+    const found = await findRunOrRespond(command.runId, requestCtx, deps);
+    if (!found) return;
+    const { run, ctx } = found;
 
     const title = ctx.t('core.status.title', { id: run.id, recipe: run.recipe, vm: run.vm });
     const detail = runDetail(run, deps.config, ctx.t);

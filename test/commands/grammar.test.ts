@@ -180,6 +180,10 @@ describe('run id grammar', () => {
     ['logs #42', {}, { runId: '42', lines: 50 }],
     ['logs 20', { threadRunId: '9' }, { runId: '9', lines: 20 }],
     ['日志', { threadRunId: '9' }, { runId: '9', lines: 50 }],
+    // Outside a thread the id may be left out: the handler picks the person's only active run.
+    ['status', {}, {}],
+    ['cancel', {}, {}],
+    ['logs 20', {}, { lines: 20 }],
     ['runs', {}, { mineOnly: false }],
     ['runs mine', {}, { mineOnly: true }],
     ['help train', {}, { topic: 'train' }],
@@ -188,7 +192,7 @@ describe('run id grammar', () => {
   });
 
   it.each([
-    ['status', 'core.error.run_id_missing'],
+    ['restart', 'core.error.run_id_missing'],
     ['status abc', 'core.error.run_id_invalid'],
     ['status #42 #43', 'core.error.unexpected_word'],
     ['cancel $(id)', 'core.error.run_id_invalid'],

@@ -209,3 +209,53 @@ describe('core command handlers', () => {
     expect(stranger.replies[0]?.text).toContain('请联系管理员加入：管理员');
   });
 });
+
+describe('run id left out outside a thread', () => {
+  async function activeRunIdsOf(userId: string): Promise<string[]> {
+    return (await jobs.runStore.listActive()).filter((run) => run.userId === userId).map((run) => run.id);
+  }
+
+  it('says when there is no active run', async () => {
+    expect(await activeRunIdsOf(ADMIN)).toEqual([]);
+
+    const status = await send('/status', ADMIN);
+
+    expect(status.outcome).toBe('handled');
+    expect(status.replies.map((reply) => reply.text)).toEqual([
+      '请给出运行编号，例如 `#42`，或在运行的线程里回复这个命令。你现在没有进行中的运行，用 `/runs` 查看最近的运行。',
+    ]);
+  });
+
+  it('uses the only active run and names it', async () => {
+    await send('/train demo', ADMIN);
+    const [id] = await activeRunIdsOf(ADMIN);
+    const note = `（没有给出运行编号，按你当前唯一在进行的运行 #${id} 处理）`;
+
+    const status = await send('/status', ADMIN);
+    const logs = await send('/logs 5', ADMIN);
+    const cancel = await send('/cancel', ADMIN);
+
+    expect(status.replies[0]?.text).toMatch(new RegExp(`^${note}\\n运行 #${id}：demo 在 local`));
+    expect(JSON.stringify(status.replies[0]?.blocks?.[0])).toContain(note);
+    expect(logs.replies[0]?.text.startsWith(`${note}\n`)).toBe(true);
+    expect(logs.replies[0]?.text).toContain(`#${id}`);
+    expect(cancel.replies.map((reply) => reply.text)).toEqual([`${note}\n已取消 #${id}。`]);
+    expect((await jobs.runStore.get(id!))?.status).toBe('cancelled');
+  });
+
+  it('lists the active runs when there are several', async () => {
+    await send('/train demo', ADMIN);
+    await send('/train demo', ADMIN);
+    const ids = await activeRunIdsOf(ADMIN);
+
+    const cancel = await send('/cancel', ADMIN);
+    const english = await send('/logs', OTHER);
+
+    expect(ids).toHaveLength(2);
+    expect(cancel.replies.map((reply) => reply.text)).toEqual([
+      `请给出运行编号，例如 \`#42\`，或在运行的线程里回复这个命令。你有 2 个进行中的运行：#${ids[0]}、#${ids[1]}。`,
+    ]);
+    expect(english.replies[0]?.text).toContain('You have no active runs');
+    for (const id of ids) expect((await jobs.runStore.get(id))?.status).toBe('queued');
+  });
+});
