@@ -64,6 +64,10 @@ plan:
 const DEMO_TYPO = readFileSync(path.join(repoRoot, 'config/demo.yaml'), 'utf8').replace('    gpus: 0\n', '    gpus: 0\n    autostop: { enabled: true }\n');
 const DEMO_TYPO_WARNING = 'warning: vms.local.autostop is not a known key, so it is ignored; did you mean autoStop? (line 27)';
 
+/** The demo config with its learning rate option misspelt, which the trainer would reject at launch. */
+const DEMO_OPTION_TYPO = readFileSync(path.join(repoRoot, 'config/demo.yaml'), 'utf8').replace('      learning_rate: 1.0e-3\n', '      learnig_rate: 1e-4\n');
+const DEMO_OPTION_PROBLEM = '  recipes.demo.hyperparameters.learnig_rate: unknown trainer option "learnig_rate"; did you mean learning_rate? (line 40)';
+
 function runCli(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
   // Only PATH and HOME come from this process, so a developer's own tokens never reach the child.
   const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
@@ -74,7 +78,7 @@ describe('checkConfigFile', () => {
   it('accepts the demo config', () => {
     const check = checkConfigFile('config/demo.yaml');
     expect(check.ok).toBe(true);
-    expect(check.report).toEqual(['OK: 1 VMs, 1 recipes']);
+    expect(check.report).toEqual(['OK: 1 VM, 1 recipe']);
     expect(check.problems).toEqual([]);
   });
 
@@ -83,9 +87,9 @@ describe('checkConfigFile', () => {
     expect(check.ok).toBe(true);
     expect(check.report[0]).toMatch(/^OK: 4 VMs, \d+ recipes \(\d+ warnings\)$/);
     expect(check.problems).toContain(
-      'warning: vms.yanshiyiliao.ssh.hostKey SHA256:REPLACEwithTHEhostKEYfromSSHkeygenLFxxxxxxx looks like a placeholder; put the VM\'s fingerprint there (run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the VM)',
+      'warning: vms.yanshiyiliao.ssh.hostKey SHA256:REPLACEwithTHEhostKEYfromSSHkeygenLFxxxxxxx looks like a placeholder; put the VM\'s fingerprint there (run ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the VM) (line 58)',
     );
-    expect(check.problems).toContain('warning: vms.yanshiyiliao.azure.subscriptionId is the all-zero placeholder; put the Azure subscription id there');
+    expect(check.problems).toContain('warning: vms.yanshiyiliao.azure.subscriptionId is the all-zero placeholder; put the Azure subscription id there (line 60)');
   });
 
   it('lists every problem of an invalid file', () => {
@@ -94,7 +98,7 @@ describe('checkConfigFile', () => {
     const check = checkConfigFile(file);
     expect(check.ok).toBe(false);
     expect(check.problems[0]).toBe(`Invalid config ${file}:`);
-    expect(check.problems).toContain('  team: Invalid input: expected object, received undefined');
+    expect(check.problems).toContain('  team: section missing; add a team: section (config/trainops.example.yaml shows one)');
     expect(check.problems.some((line) => line.startsWith('  locale:'))).toBe(true);
   });
 
@@ -107,12 +111,12 @@ describe('checkConfigFile', () => {
     expect(check.report).toEqual([]);
     expect(check.problems).toEqual([
       `Invalid config ${file}:`,
-      '  plan.items.0.recipe: unknown recipe "demo-serve"; define it under recipes or use one of: demo (line 13)',
-      '  recipes.demo.deployAfter: unknown recipe "demo-serve"; define it under recipes or use one of: demo (line 11)',
-      '  recipes.demo.vm: unknown VM "gpu9"; define it under vms or use one of: local (line 11)',
-      '  slack.channel: Invalid input: expected string, received undefined (line 1)',
+      '  slack.channel: missing; expected a value of type string (line 1)',
       '  team.oncall.rotation.0: U0NOBODY01 is not in team.members (line 5)',
       '  vms.local.gpus: Too small: expected number to be >=0 (line 7)',
+      '  recipes.demo.deployAfter: unknown recipe "demo-serve"; define a deploy recipe under recipes or use one of: (none defined) (line 11)',
+      '  recipes.demo.vm: unknown VM "gpu9"; define it under vms or use one of: local (line 11)',
+      '  plan.items.0.recipe: unknown recipe "demo-serve"; define it under recipes or use one of: demo (line 13)',
     ]);
   });
 
@@ -122,9 +126,9 @@ describe('checkConfigFile', () => {
     const check = checkConfigFile(file);
 
     expect(check.ok).toBe(true);
-    expect(check.report).toEqual(['OK: 1 VMs, 1 recipes (1 warnings)']);
+    expect(check.report).toEqual(['OK: 1 VM, 1 recipe (1 warning)']);
     expect(check.problems).toEqual([
-      'warning: slack.botToken is ignored because secrets are read only from the environment; set SLACK_BOT_TOKEN there and delete slack.botToken from the file',
+      'warning: slack.botToken is ignored because secrets are read only from the environment; set SLACK_BOT_TOKEN there and delete slack.botToken from the file (line 14)',
     ]);
   });
 
@@ -134,7 +138,7 @@ describe('checkConfigFile', () => {
     const check = checkConfigFile(file);
 
     expect(check.ok).toBe(true);
-    expect(check.report).toEqual(['OK: 1 VMs, 1 recipes (1 warnings)']);
+    expect(check.report).toEqual(['OK: 1 VM, 1 recipe (1 warning)']);
     expect(check.problems).toEqual([DEMO_TYPO_WARNING]);
   });
 
@@ -151,7 +155,7 @@ describe('checkConfigFile', () => {
   it('passes a clean file when strict', () => {
     const check = checkConfigFile('config/demo.yaml', { strict: true });
     expect(check.ok).toBe(true);
-    expect(check.report).toEqual(['OK: 1 VMs, 1 recipes']);
+    expect(check.report).toEqual(['OK: 1 VM, 1 recipe']);
   });
 
   it('lists unknown keys after problems', () => {
@@ -172,6 +176,22 @@ describe('checkConfigFile', () => {
     expect(check.problems).toHaveLength(2);
     expect(check.problems[0]).toMatch(/^warning: slack\.botToken is ignored because secrets are read only from the environment/);
     expect(check.problems[1]).toBe(DEMO_TYPO_WARNING.replace('(line 27)', '(line 28)'));
+  });
+
+  it('lists warnings by line', () => {
+    const check = checkConfigFile('config/trainops.example.yaml');
+    const lines = check.problems.map((problem) => Number(/\(line (\d+)\)$/.exec(problem)?.[1]));
+    expect(lines.every((line) => Number.isInteger(line))).toBe(true);
+    expect(lines).toEqual([...lines].sort((a, b) => a - b));
+  });
+
+  it('rejects an unknown trainer option', () => {
+    const file = path.join(workDir, 'option-typo.yaml');
+    writeFileSync(file, DEMO_OPTION_TYPO);
+    const check = checkConfigFile(file);
+
+    expect(check.ok).toBe(false);
+    expect(check.problems).toEqual([`Invalid config ${file}:`, DEMO_OPTION_PROBLEM]);
   });
 
   it('reports a missing file', () => {
@@ -199,7 +219,7 @@ describe('trainops check-config', () => {
   it('exits 0 and prints OK for a usable file', () => {
     const result = spawnSync(process.execPath, [path.join(repoRoot, 'bin/trainops.mjs'), 'check-config', 'config/demo.yaml'], { cwd: repoRoot, encoding: 'utf8' });
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe('OK: 1 VMs, 1 recipes\n');
+    expect(result.stdout).toBe('OK: 1 VM, 1 recipe\n');
   });
 
   it('exits 1 on problems', () => {
@@ -217,7 +237,7 @@ describe('trainops check-config', () => {
     const result = runCli(['check-config', file]);
 
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe('OK: 1 VMs, 1 recipes (1 warnings)\n');
+    expect(result.stdout).toBe('OK: 1 VM, 1 recipe (1 warning)\n');
     expect(result.stderr).toBe(`${DEMO_TYPO_WARNING}\n`);
   });
 
@@ -234,7 +254,17 @@ describe('trainops check-config', () => {
   it('exits 0 on a clean file with --strict', () => {
     const result = runCli(['check-config', 'config/demo.yaml', '--strict']);
     expect(result.status).toBe(0);
-    expect(result.stdout).toBe('OK: 1 VMs, 1 recipes\n');
+    expect(result.stdout).toBe('OK: 1 VM, 1 recipe\n');
+  });
+
+  it('exits 1 on an unknown trainer option', () => {
+    const file = path.join(workDir, 'option-typo-cli.yaml');
+    writeFileSync(file, DEMO_OPTION_TYPO);
+    const result = runCli(['check-config', file]);
+
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(`Invalid config ${file}:\n${DEMO_OPTION_PROBLEM}\n`);
   });
 
   it('exits 2 on an unknown option', () => {
@@ -251,7 +281,7 @@ describe('trainops check-config', () => {
 
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('  slack.channel: Invalid input: expected string, received undefined (line 1)\n');
+    expect(result.stderr).toContain('  slack.channel: missing; expected a value of type string (line 1)\n');
     expect(result.stderr).toContain('  recipes.demo.vm: unknown VM "gpu9"; define it under vms or use one of: local (line 11)\n');
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(7);
   });
@@ -282,6 +312,15 @@ describe('trainops startup', () => {
     expect(result.stderr).toContain(`Invalid config ${file}:`);
     expect(result.stderr).toContain('recipes.demo.vm: unknown VM "[redacted]"');
     for (const canary of CANARIES) expect(result.stderr).not.toContain(canary);
+  });
+
+  it('refuses an unknown trainer option', () => {
+    const file = path.join(workDir, 'startup-option-typo.yaml');
+    writeFileSync(file, DEMO_OPTION_TYPO);
+    const result = runCli(['worker'], { TRAINOPS_CONFIG: file });
+
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`Invalid config ${file}:\n${DEMO_OPTION_PROBLEM}\n`);
   });
 
   it('lists unknown keys of an invalid config', () => {

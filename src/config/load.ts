@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 
+import { describeIssue } from './issue-messages.js';
 import { configSchema, type Config } from './schema.js';
 import { findUnknownKeys, type UnknownKey } from './unknown-keys.js';
 
@@ -77,10 +78,8 @@ export function parseConfigText(text: string, source: string, options: LoadOptio
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { prettyErrors: true, lineCounter });
   if (document.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      document.errors.map((error) => `YAML ${error.linePos ? `line ${error.linePos[0].line}` : ''}: ${error.message.split('\n')[0]}`),
-    );
+    // Later syntax errors mostly follow from the first (a tab breaks every line after it), so only the first is shown.
+    throw new ConfigError(source, document.errors.slice(0, 1).map(describeYamlError));
   }
 
   const raw: unknown = document.toJS();
@@ -89,7 +88,8 @@ export function parseConfigText(text: string, source: string, options: LoadOptio
   const unknownKeys = findUnknownKeys(configSchema, raw).map((key) => ({ ...key, line: locate(key.path) }));
 
   // The schema's own checks and the cross-reference checks both run in this one parse.
-  const result = configSchema.safeParse(raw ?? {});
+  // reportInput puts the rejected value on each issue, which the messages quote.
+  const result = configSchema.safeParse(raw ?? {}, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(source, formatIssues(result.error.issues, locate), unknownKeys);
   }
@@ -97,24 +97,38 @@ export function parseConfigText(text: string, source: string, options: LoadOptio
 }
 
 /**
- * Renders zod issues as `path: message (line N)` lines, sorted by path. `locate` gives
- * the line of a path in the file; the suffix is left out where it returns undefined.
+ * Renders zod issues as `path: message (line N)` lines, sorted by line and then by path.
+ * `locate` gives the line of a path in the file. Where it returns undefined (a missing
+ * section) the suffix is left out and the line comes first.
  */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], locate: (path: readonly PropertyKey[]) => number | undefined = () => undefined): string[] {
-  const lines = issues.map((issue) => {
+  const located = issues.map((issue) => {
     const path = issue.path.length > 0 ? issue.path.map(String).join('.') : '(root)';
     const line = locate(issue.path);
-    return `${path}: ${messageOf(issue)}${line === undefined ? '' : ` (line ${line})`}`;
+    return { line: line ?? 0, text: `${path}: ${describeIssue(issue)}${line === undefined ? '' : ` (line ${line})`}` };
   });
-  return [...new Set(lines)].sort();
+  located.sort((a, b) => a.line - b.line || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  return [...new Set(located.map((entry) => entry.text))];
 }
 
-function messageOf(issue: z.core.$ZodIssue): string {
-  // zod reports a record key that fails its schema as "Invalid key in record" and keeps the reason in the nested issues.
-  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
-    return `invalid name: ${issue.issues.map((inner) => inner.message).join('; ')}`;
-  }
-  return issue.message;
+/**
+ * Renders a YAML syntax error as one line. With `prettyErrors` the library appends
+ * ` at line L, column C:` and a source excerpt to the message, so both are cut and the
+ * position is stated once in front.
+ */
+function describeYamlError(error: YAMLError): string {
+  const message = error.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '') ?? error.message;
+  const fix = error.code === 'TAB_AS_INDENT' ? '; indent with spaces' : '';
+  if (!error.linePos) return `YAML: ${message}${fix}`;
+  const [start] = error.linePos;
+  return `YAML line ${start.line}, column ${start.col}: ${message}${fix}`;
+}
+
+/** Returns a function that gives the 1-based line of a path in the YAML `text`, for messages about its keys. */
+export function createLineLocator(text: string): (path: readonly PropertyKey[]) => number | undefined {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter });
+  return (path) => lineOf(document, lineCounter, path);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { suggestName } from './suggest.js';
+
 /**
  * Cross-reference checks of the config: names used in one section that another section
  * must define (VMs, recipes, team members, earlier stages). They read the config as
@@ -17,13 +19,15 @@ type Data = Record<string, unknown>;
 export function findReferenceIssues(config: unknown): ReferenceIssue[] {
   if (!isObject(config)) return [];
   const issues: ReferenceIssue[] = [];
-  const memberIds = readMemberIds(config.team);
+  const members = readMembers(config.team);
   const vmNames = isObject(config.vms) ? new Set(Object.keys(config.vms)) : undefined;
   const recipes = isObject(config.recipes) ? config.recipes : undefined;
 
   const checkMember = (path: (string | number)[], id: unknown): void => {
-    if (memberIds && typeof id === 'string' && !memberIds.has(id)) {
-      issues.push({ path, message: `${id} is not in team.members` });
+    if (members && typeof id === 'string' && !members.has(id)) {
+      const suggestion = suggestName(id, [...members.keys()]);
+      const hint = suggestion === undefined ? '' : `; did you mean ${suggestion} (${members.get(suggestion)})?`;
+      issues.push({ path, message: `${id} is not in team.members${hint}` });
     }
   };
   const checkVm = (path: (string | number)[], name: unknown): void => {
@@ -73,7 +77,11 @@ function deployAfterIssues(name: string, recipe: Data, recipes: Data): Reference
   const path = ['recipes', name, 'deployAfter'];
   const deployed = recipes[target];
 
-  if (!(target in recipes)) return [{ path, message: unknownRecipe(target, recipes) }];
+  if (!(target in recipes)) {
+    const deployNames = Object.keys(recipes).filter((other) => isObject(recipes[other]) && recipes[other].kind === 'deploy');
+    const message = `unknown recipe "${target}"; ${didYouMean(target, deployNames)}define a deploy recipe under recipes or use one of: ${listOf(deployNames)}`;
+    return [{ path, message }];
+  }
   // A target whose kind is missing or misspelt already fails the schema at its own path.
   if (isObject(deployed) && typeof deployed.kind === 'string' && deployed.kind !== 'deploy') {
     return [{ path, message: `recipe "${target}" is a ${deployed.kind} recipe; deployAfter needs a recipe of kind deploy` }];
@@ -103,14 +111,24 @@ function stageIssues(name: string, recipe: Data): ReferenceIssue[] {
   return issues;
 }
 
-function readMemberIds(team: unknown): Set<string> | undefined {
+/** Reads team members as a map from user id to display name. */
+function readMembers(team: unknown): Map<string, string> | undefined {
   if (!isObject(team) || !Array.isArray(team.members)) return undefined;
-  const ids = team.members.map((member: unknown) => (isObject(member) ? member.id : undefined));
-  return new Set(ids.filter((id): id is string => typeof id === 'string'));
+  const members = new Map<string, string>();
+  for (const member of team.members as unknown[]) {
+    if (isObject(member) && typeof member.id === 'string') members.set(member.id, typeof member.name === 'string' ? member.name : member.id);
+  }
+  return members;
 }
 
 function unknownRecipe(name: string, recipes: Data): string {
   return `unknown recipe "${name}"; define it under recipes or use one of: ${listOf(Object.keys(recipes))}`;
+}
+
+/** Returns `did you mean X? ` for the name closest to `typed`, or an empty string when none is close. */
+function didYouMean(typed: string, names: readonly string[]): string {
+  const suggestion = suggestName(typed, names);
+  return suggestion === undefined ? '' : `did you mean ${suggestion}? Otherwise `;
 }
 
 function listOf(names: Iterable<string>): string {

@@ -8,6 +8,8 @@ import { SECRET_ENV_NAMES } from './env.js';
 export interface SecretKey {
   /** Dotted path of the key, such as `slack.botToken`. */
   path: string;
+  /** The same path as a list of keys and list indexes, such as `['slack', 'botToken']`. */
+  segments: (string | number)[];
   /** Environment variable that carries this secret instead. */
   variable: string;
 }
@@ -34,7 +36,7 @@ export function findSecretKeys(data: unknown, path: readonly (string | number)[]
   const found: SecretKey[] = [];
   for (const [key, value] of Object.entries(data)) {
     const variable = VARIABLE_BY_KEY.get(normalize(key));
-    if (variable) found.push({ path: [...path, key].join('.'), variable });
+    if (variable) found.push({ path: [...path, key].join('.'), segments: [...path, key], variable });
     found.push(...findSecretKeys(value, [...path, key]));
   }
   return found;

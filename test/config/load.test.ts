@@ -68,7 +68,7 @@ recipes:
   t1: { kind: train, model: m, dataset: d, vm: nowhere }
 `;
     const problems = problemsOf(() => parseConfig(broken, 'broken.yaml'));
-    expect(problems).toContain('slack.channel: Invalid input: expected string, received undefined (line 4)');
+    expect(problems).toContain('slack.channel: missing; expected a value of type string (line 4)');
     expect(problems.some((line) => line.startsWith('locale: '))).toBe(true);
     expect(problems.some((line) => line.startsWith('timezone: unknown IANA time zone'))).toBe(true);
     expect(problems.some((line) => line.startsWith('team.members.0.id: must be a Slack user id'))).toBe(true);
@@ -83,13 +83,47 @@ recipes:
   it('reports cross-reference problems', () => {
     const text = readFileSync('config/demo.yaml', 'utf8').replace('vm: local', 'vm: elsewhere').replace('rotation: [U0DEMO]', 'rotation: [U0NOBODY]');
     expect(problemsOf(() => parseConfig(text, 'demo'))).toEqual([
-      'recipes.demo.vm: unknown VM "elsewhere"; define it under vms or use one of: local (line 37)',
       'team.oncall.rotation.0: U0NOBODY is not in team.members (line 21)',
+      'recipes.demo.vm: unknown VM "elsewhere"; define it under vms or use one of: local (line 37)',
     ]);
   });
 
   it('reports YAML syntax errors with the line', () => {
     expect(() => parseConfig('a: [1, 2\nb: 3', 'bad.yaml')).toThrow(/bad\.yaml[\s\S]*line/);
+  });
+
+  it('reports a tab as one clean line', () => {
+    const text = readFileSync('config/demo.yaml', 'utf8').replace('    transport: local\n', '\ttransport: local\n');
+    expect(problemsOf(() => parseConfig(text, 'demo'))).toEqual(['YAML line 25, column 1: Tabs are not allowed as indentation; indent with spaces']);
+  });
+
+  it('names missing sections', () => {
+    expect(problemsOf(() => parseConfig('locale: en\n', 'bare.yaml'))).toEqual([
+      'slack: section missing; add a slack: section (config/trainops.example.yaml shows one)',
+      'team: section missing; add a team: section (config/trainops.example.yaml shows one)',
+      'vms: section missing; add a vms: section (config/trainops.example.yaml shows one)',
+    ]);
+  });
+
+  it('quotes an invalid enum value', () => {
+    const text = readFileSync('config/demo.yaml', 'utf8').replace('format: medical-r1', 'format: medical_r1').replace('locale: zh-CN', 'locale: zh');
+    expect(problemsOf(() => parseConfig(text, 'demo'))).toEqual([
+      'locale: invalid value "zh", expected one of: zh-CN, en; did you mean zh-CN? (line 7)',
+      'recipes.demo.format: invalid value "medical_r1", expected one of: medical-r1, instruction, chat, preference, prompt; did you mean medical-r1? (line 36)',
+    ]);
+  });
+
+  it('quotes an invalid recipe kind', () => {
+    const text = readFileSync('config/demo.yaml', 'utf8').replace('kind: train', 'kind: trian');
+    expect(problemsOf(() => parseConfig(text, 'demo'))).toEqual([
+      'recipes.demo.kind: invalid value "trian", expected one of: train, deploy, dataset, bench; did you mean train? (line 32)',
+    ]);
+  });
+
+  it('sorts problems by line', () => {
+    const text = readFileSync('config/demo.yaml', 'utf8').replace('vm: local', 'vm: elsewhere').replace('locale: zh-CN', 'locale: fr').replace('gpus: 0', 'gpus: -1');
+    const lines = problemsOf(() => parseConfig(text, 'demo')).map((problem) => Number(/\(line (\d+)\)$/.exec(problem)?.[1]));
+    expect(lines).toEqual([7, 26, 37]);
   });
 
   it('names the fix for a missing file', () => {

@@ -56,11 +56,17 @@ describe('config cross-references', () => {
   it.each([
     ['rotation member', ['rotation: [U0ALICE01, U0BOB0001]', 'rotation: [U0ALICE01, U0CAROL01]'], 'team.oncall.rotation.1: U0CAROL01 is not in team.members (line 6)'],
     ['VM owner', ['owner: U0ALICE01 }', 'owner: U0CAROL01 }'], 'vms.gpu1.owner: U0CAROL01 is not in team.members (line 8)'],
+    ['VM owner typo', ['owner: U0ALICE01 }', 'owner: U0ALICE02 }'], 'vms.gpu1.owner: U0ALICE02 is not in team.members; did you mean U0ALICE01 (Alice)? (line 8)'],
     ['recipe VM', ['    vm: gpu1\n', '    vm: gpu9\n'], 'recipes.medical.vm: unknown VM "gpu9"; define it under vms or use one of: gpu1, gpu2 (line 15)'],
     [
       'deployAfter target',
       ['deployAfter: medical-serve', 'deployAfter: medical-srv'],
-      'recipes.medical.deployAfter: unknown recipe "medical-srv"; define it under recipes or use one of: medical, medical-serve (line 16)',
+      'recipes.medical.deployAfter: unknown recipe "medical-srv"; did you mean medical-serve? Otherwise define a deploy recipe under recipes or use one of: medical-serve (line 16)',
+    ],
+    [
+      'deployAfter far from any deploy recipe',
+      ['deployAfter: medical-serve', 'deployAfter: vllm'],
+      'recipes.medical.deployAfter: unknown recipe "vllm"; define a deploy recipe under recipes or use one of: medical-serve (line 16)',
     ],
     [
       'deployAfter kind',
@@ -99,8 +105,8 @@ describe('config cross-references', () => {
     ]);
     const problems = problemsOf(text);
 
-    expect(problems).toContain('slack.mode: Invalid option: expected one of "socket"|"http"|"console" (line 1)');
-    expect(problems).toContain('team.members.1.roles.0: Invalid option: expected one of "admin"|"oncall"|"member" (line 5)');
+    expect(problems).toContain('slack.mode: invalid value "carrier-pigeon", expected one of: socket, http, console (line 1)');
+    expect(problems).toContain('team.members.1.roles.0: invalid value "boss", expected one of: admin, oncall, member (line 5)');
     expect(problems).toContain('vms.gpu2.gpus: Invalid input: expected number, received string (line 9)');
     expect(problems).toContain('recipes.medical.vm: unknown VM "gpu9"; define it under vms or use one of: gpu1, gpu2 (line 15)');
     expect(problems).toContain('recipes.medical.stages.1.from: "dpo" is not an earlier stage; use one of: 0, sft (line 19)');

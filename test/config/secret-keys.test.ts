@@ -14,11 +14,11 @@ vms:
 redis: [{ redis-url: 'redis://:canary-redis-5555@127.0.0.1:6379' }]
 `);
     expect(findSecretKeys(data)).toEqual([
-      { path: 'slack.botToken', variable: 'SLACK_BOT_TOKEN' },
-      { path: 'slack.app_token', variable: 'SLACK_APP_TOKEN' },
-      { path: 'SLACK_SIGNING_SECRET', variable: 'SLACK_SIGNING_SECRET' },
-      { path: 'vms.gpu1.azure.clientSecret', variable: 'AZURE_CLIENT_SECRET' },
-      { path: 'redis.0.redis-url', variable: 'REDIS_URL' },
+      { path: 'slack.botToken', segments: ['slack', 'botToken'], variable: 'SLACK_BOT_TOKEN' },
+      { path: 'slack.app_token', segments: ['slack', 'app_token'], variable: 'SLACK_APP_TOKEN' },
+      { path: 'SLACK_SIGNING_SECRET', segments: ['SLACK_SIGNING_SECRET'], variable: 'SLACK_SIGNING_SECRET' },
+      { path: 'vms.gpu1.azure.clientSecret', segments: ['vms', 'gpu1', 'azure', 'clientSecret'], variable: 'AZURE_CLIENT_SECRET' },
+      { path: 'redis.0.redis-url', segments: ['redis', 0, 'redis-url'], variable: 'REDIS_URL' },
     ]);
   });
 
