@@ -3,8 +3,8 @@ import { suggestName } from './suggest.js';
 import { checkOptionValue, findTrainerOption, trainerOptions, type TrainerOption } from './trainer-options.js';
 
 /**
- * Checks train recipes against the trainer's options: each `hyperparameters` key (of the
- * recipe and of its stages) must be a trainer option with a value of its type, and each
+ * Checks train recipes against the trainer's options. Each `hyperparameters` key, of the
+ * recipe and of its stages, must be a trainer option with a value of its type. Each
  * override must write to a trainer option of a matching type. The trainer rejects
  * anything else at launch, which on Azure is after the VM has been started. Like the
  * reference checks, these read the config as plain data and also run on a file whose
@@ -32,6 +32,23 @@ export function findHyperparameterIssues(config: unknown): ReferenceIssue[] {
   return issues;
 }
 
+/**
+ * run.json keys that `buildRunJson` (src/jobs/run-json.ts) writes after the hyperparameters
+ * and overrides, so a value for them in the recipe never reaches the trainer. Each maps to
+ * where the value comes from instead.
+ */
+export const KEYS_SET_BY_BOT: Readonly<Record<string, string>> = {
+  run_id: 'the bot names each run',
+  stage: "the recipe's stages set it",
+  stages: "the recipe's stages set it",
+  model: "the recipe's model sets it",
+  dataset: "the recipe's dataset sets it",
+  format: "the recipe's format sets it",
+  output_dir: 'the bot puts it in the run folder',
+  events_path: 'the bot puts it in the run folder',
+  resume: 'the bot chooses it (the newest checkpoint, or the point a restart names)',
+};
+
 function valueIssues(path: (string | number)[], hyperparameters: unknown, inStage: boolean): ReferenceIssue[] {
   if (!isObject(hyperparameters)) return [];
   const issues: ReferenceIssue[] = [];
@@ -40,6 +57,10 @@ function valueIssues(path: (string | number)[], hyperparameters: unknown, inStag
     const option = findTrainerOption(key);
     if (!option) {
       issues.push({ path: [...path, key], message: unknownOption(key) });
+    } else if (!inStage && key in KEYS_SET_BY_BOT) {
+      issues.push({ path: [...path, key], message: `${key} is ignored because ${KEYS_SET_BY_BOT[key]}; delete it here` });
+    } else if (inStage && key === 'stage') {
+      issues.push({ path: [...path, key], message: "stage is ignored because the stage's own stage sets it; delete it here" });
     } else if (inStage && trainerOptions().run_keys.includes(option.name)) {
       issues.push({ path: [...path, key], message: `a stage may not set ${key}, because it belongs to the whole run; set it in the recipe's hyperparameters` });
     } else {
@@ -63,6 +84,8 @@ function overrideIssues(path: (string | number)[], override: Record<string, unkn
   if (typeof override.field !== 'string') return [];
   const option = findTrainerOption(override.field);
   if (!option) return [{ path: [...path, 'field'], message: unknownOption(override.field) }];
+  const setter = KEYS_SET_BY_BOT[override.field];
+  if (setter) return [{ path: [...path, 'field'], message: `an override of ${override.field} is ignored because ${setter}; choose another field` }];
 
   const type = override.type;
   if (typeof type !== 'string' || !(type in FITTING_TYPES)) return [];
