@@ -6,6 +6,7 @@
  * Throttling uses the events' own `time`, not the worker's clock, so a re-delivered job
  * that applies the same events again decides exactly the same replies.
  */
+import { readDataWarning } from './run-data-warning.js';
 import { recordStageEvent, stageKeyPart } from './run-stages.js';
 import type { OutboxItem, RunRecord } from './run-types.js';
 
@@ -65,6 +66,9 @@ export function applyRunEvents(run: RunRecord, events: readonly TrainerEvent[], 
       if (typeof event.stage === 'string') patch.stage = event.stage;
       setNumber(patch, 'stageIndex', event.stage_index);
       setNumber(patch, 'stageCount', event.stage_count);
+      // Keyed by attempt and stage, so a start event applied again posts no second warning.
+      const warning = readDataWarning(event, `run:${run.id}:data:a${run.attempt}${stageKeyPart(view())}`);
+      if (warning) replies.push(warning);
       // Each start (a new attempt or the next stage) measures its own step rate and
       // reports its own steps, which may repeat or restart the numbers of the last one.
       stepRateOrigin = undefined;

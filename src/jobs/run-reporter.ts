@@ -6,6 +6,7 @@
  */
 import type { Block } from '../bot/chat-port.js';
 import type { Translate } from '../bot/i18n.js';
+import { formatDataWarning } from './run-data-warning.js';
 import { formatRewardField, formatStageField, formatStageSummary, stageLabel } from './run-stages.js';
 import { isActiveStatus } from './run-state.js';
 import type { OutboxItem, RunRecord } from './run-types.js';
@@ -123,6 +124,7 @@ function buttonsFor(run: RunRecord, t: Translate): Block[] {
 /** Text of one queued thread reply. */
 export function formatOutboxItem(item: OutboxItem, t: Translate): string {
   if (item.type === 'checkpoint') return t('runs.checkpoint', { step: item.step, path: item.path });
+  if (item.type === 'data_warning') return formatDataWarning(item, t);
   if (item.type === 'eval') {
     const metrics = Object.entries(item.metrics)
       .map(([name, value]) => `${name}=${formatLoss(value)}`)

@@ -135,4 +135,19 @@ export type OutboxItem =
       kl?: number;
     }
   | { key: string; type: 'checkpoint'; step: number; path: string }
-  | { key: string; type: 'eval'; step: number; metrics: Record<string, number> };
+  | { key: string; type: 'eval'; step: number; metrics: Record<string, number> }
+  | {
+      key: string;
+      /** Rows of the training data left out, from the start event's `data_report`. */
+      type: 'data_warning';
+      /** Rows read, including invalid ones. */
+      rows: number;
+      /** Rows without every required field. */
+      invalid: number;
+      /** Valid rows the length policy dropped, by reason (`over_max_length`). */
+      dropped: Record<string, number>;
+      /** Rows training uses (the start event's `train_rows`). */
+      trainRows?: number;
+      /** `max_length` in tokens the lengths were measured against. */
+      maxLength?: number;
+    };

@@ -73,6 +73,30 @@ describe('applyRunEvents', () => {
     expect(again.replies).toEqual(first.replies);
   });
 
+  it('warns once per attempt about dropped rows', () => {
+    const start: TrainerEvent = {
+      type: 'start',
+      time: '2026-12-07T09:00:00+08:00',
+      max_steps: 20,
+      train_rows: 4,
+      data_report: { rows: 40, valid_rows: 40, kept_rows: 4, dropped: { over_max_length: 36 }, tokens: { max_length: 128 } },
+    };
+
+    const first = applyRunEvents(run, [start, step(1, 0, 2.5)], { everySeconds: 60 });
+    const retry = applyRunEvents({ ...run, attempt: 2 }, [start], { everySeconds: 60 });
+
+    expect(first.replies.filter((reply) => reply.type === 'data_warning')).toEqual([
+      { key: 'run:42:data:a1', type: 'data_warning', rows: 40, invalid: 0, dropped: { over_max_length: 36 }, trainRows: 4, maxLength: 128 },
+    ]);
+    expect(retry.replies.map((reply) => reply.key)).toEqual(['run:42:data:a2']);
+  });
+
+  it('does not warn when every row is used', () => {
+    const start: TrainerEvent = { type: 'start', max_steps: 20, train_rows: 40, data_report: { rows: 40, valid_rows: 40, kept_rows: 40, dropped: {} } };
+
+    expect(applyRunEvents(run, [start], { everySeconds: 60 }).replies).toEqual([]);
+  });
+
   it('reads the end event', () => {
     const applied = applyRunEvents(run, [{ type: 'end', status: 'failed', step: 12, output_path: null, error: { type: 'out_of_memory', message: 'CUDA out of memory' } }], {
       everySeconds: 60,
