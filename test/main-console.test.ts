@@ -64,6 +64,7 @@ describe('trainops console', () => {
     expect(output.indexOf('所有运行已结束。')).toBeGreaterThan(output.indexOf('训练完成'));
     expect(output.indexOf('所有运行已结束。')).toBeGreaterThan(output.indexOf('run-1-loss.png'));
     expect(code, output).toBe(0);
+    expect(output).not.toContain('⚠️ 训练数据');
 
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
     try {
@@ -75,6 +76,15 @@ describe('trainops console', () => {
       connection.disconnect();
     }
     expect(readFileSync(path.join(workDir, '.trainops/console.log'), 'utf8')).toContain('console starting');
+  });
+
+  it('warns in the thread about dropped rows', async () => {
+    const { code, output } = await runConsole('/train demo on local steps=2\n', (config) => config.replace(/max_length: \d+/, 'max_length: 128'));
+
+    expect(code, output).toBe(0);
+    expect(output).toContain('↳');
+    expect(output).toContain('⚠️ 训练数据 40 行，其中 36 行超过最大长度 128 被丢弃，实际用 4 行训练。');
+    expect(output.split('⚠️ 训练数据').length).toBe(2);
   });
 
   it('summarizes a failed run on stderr', async () => {
