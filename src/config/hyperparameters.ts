@@ -96,6 +96,10 @@ function overrideIssues(path: (string | number)[], override: Record<string, unkn
     return [{ path: [...path, 'type'], message: `type ${type} does not match trainer option ${option.name}, which takes ${option.type} values; ${advice}` }];
   }
 
+  if (option.choices && type !== 'enum') {
+    const message = `trainer option ${option.name} takes one of ${option.choices.join(', ')}, so a ${type} override would pass values the trainer rejects; use type enum with values from them`;
+    return [{ path: [...path, 'type'], message }];
+  }
   if (type !== 'enum' || !Array.isArray(override.values)) return [];
   const issues: ReferenceIssue[] = [];
   override.values.forEach((value: unknown, index) => {

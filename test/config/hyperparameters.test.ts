@@ -89,6 +89,11 @@ describe('recipe hyperparameters', () => {
       'recipes.demo.overrides.bits.values.1: invalid value "6"; expected one of 16, 8, 4 for trainer option bits (line 18)',
     ],
     [
+      'free override of an option with choices',
+      ['steps: { field: max_steps, type: integer, min: 1, max: 500 }', 'layout: { field: prompt_style, type: string }'],
+      'recipes.demo.overrides.layout.type: trainer option prompt_style takes one of chat_template, instruction, so a string override would pass values the trainer rejects; use type enum with values from them (line 18)',
+    ],
+    [
       'key the bot sets',
       ['      batch_size: 2\n', '      batch_size: 2\n      model: microsoft/phi-4\n'],
       "recipes.demo.hyperparameters.model: model is ignored because the recipe's model sets it; delete it here (line 16)",
