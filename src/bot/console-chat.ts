@@ -25,12 +25,24 @@ export interface ConsoleChatOptions {
 
 const INDENT = '    ';
 
+/** A button the console printed as `[label]`, which typing `[label]` clicks. */
+export interface ConsoleButton {
+  actionId: string;
+  value: string;
+  channel: string;
+  /** The message that contains the button; undefined for an ephemeral reply. */
+  messageTs?: string;
+  threadTs?: string;
+}
+
 export class ConsoleChat implements ChatPort {
   private counter = 0;
   /** Thread of each posted message (undefined for channel messages), for indenting updates. */
   private readonly threadOf = new Map<string, string | undefined>();
   /** Latest rendered text of each message, so an update prints only the lines that changed. */
   private readonly rendered = new Map<string, string>();
+  /** The most recently printed button with each label. */
+  private readonly buttons = new Map<string, ConsoleButton>();
 
   constructor(private readonly options: ConsoleChatOptions) {}
 
@@ -39,13 +51,16 @@ export class ConsoleChat implements ChatPort {
     const text = this.render(message.text, message.blocks);
     this.threadOf.set(ts, message.threadTs);
     this.rendered.set(ts, text);
+    this.rememberButtons(message.blocks, { channel: message.channel, messageTs: ts, threadTs: message.threadTs });
     this.print(text, message.threadTs !== undefined);
     return { channel: message.channel, ts };
   }
 
   async updateMessage(target: PostedMessage, message: { text: string; blocks?: Block[] }): Promise<void> {
-    const inThread = this.threadOf.get(target.ts) !== undefined;
+    const threadTs = this.threadOf.get(target.ts);
+    const inThread = threadTs !== undefined;
     const text = this.render(message.text, message.blocks);
+    this.rememberButtons(message.blocks, { channel: target.channel, messageTs: target.ts, threadTs });
     const before = new Set((this.rendered.get(target.ts) ?? '').split('\n'));
     this.rendered.set(target.ts, text);
 
@@ -56,6 +71,7 @@ export class ConsoleChat implements ChatPort {
   }
 
   async postEphemeral(message: OutgoingMessage & { user: string }): Promise<void> {
+    this.rememberButtons(message.blocks, { channel: message.channel, threadTs: message.threadTs });
     this.print(`${this.options.labels.ephemeral} ${this.render(message.text, message.blocks)}`, message.threadTs !== undefined);
   }
 
@@ -70,9 +86,31 @@ export class ConsoleChat implements ChatPort {
     // The console has no App Home tab.
   }
 
+  /** Returns the most recently printed button with this label, which the console clicks. */
+  findButton(label: string): ConsoleButton | undefined {
+    return this.buttons.get(label);
+  }
+
   /** Prints a line that is not a Slack message (banner, prompt hints). */
   note(text: string): void {
     this.options.output.write(`${text}\n`);
+  }
+
+  private rememberButtons(blocks: readonly Block[] | undefined, where: { channel: string; messageTs?: string; threadTs?: string }): void {
+    for (const block of blocks ?? []) {
+      if (block.type !== 'actions') continue;
+      for (const element of (block.elements as Array<{ type?: string; action_id?: string; value?: string; text?: { text?: string } }> | undefined) ?? []) {
+        const label = element.text?.text;
+        if (element.type !== 'button' || !label || !element.action_id) continue;
+        this.buttons.set(label, {
+          actionId: element.action_id,
+          value: element.value ?? '',
+          channel: where.channel,
+          ...(where.messageTs ? { messageTs: where.messageTs } : {}),
+          ...(where.threadTs ? { threadTs: where.threadTs } : {}),
+        });
+      }
+    }
   }
 
   private render(text: string, blocks: readonly Block[] | undefined): string {

@@ -1,18 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import readline from 'node:readline';
 
 import type { Reply } from '../commands/context.js';
 import type { HandlerDeps } from '../commands/deps.js';
 import { dispatchCommand, type DispatchOutcome } from '../commands/dispatch.js';
+import { RUN_ACTIONS } from '../jobs/run-reporter.js';
 import { isFinalStatus } from '../jobs/run-state.js';
 import type { RunRecord } from '../jobs/run-types.js';
-import type { ConsoleChat } from './console-chat.js';
+import type { ConsoleButton, ConsoleChat } from './console-chat.js';
 import { formatPipedSummary, type PipedTally } from './console-summary.js';
 
 /**
  * The console's chat loop. Each input line is a command as typed in Slack
  * (`/train demo on local`, `@TrainOps runs`, `train demo`), or a reply in a run's
  * thread written as `#42 logs 20`. A line that is exactly `/plan import` takes the
- * following lines, up to a line with only `.`, as the pasted weekly message. In a
+ * following lines, up to a line with only `.`, as the pasted weekly message, and a line
+ * such as `[保存计划]` clicks the most recently printed button with that label. In a
  * terminal it prompts until Ctrl+D. With stdin from a pipe it runs every line, then
  * waits until the runs it started have ended and resolves with exit code 0 when every command was accepted, every piped `/train`
  * started a run and every run succeeded. Otherwise it writes a one-line summary of the
@@ -42,6 +45,14 @@ export interface ConsoleSessionOptions {
  * weekly message has blank lines between its sections.
  */
 const MULTI_LINE_END = '.';
+/** A button label typed in square brackets (`[保存计划]`), which clicks the most recently printed button with that label. */
+const BUTTON_CLICK = /^\[([^\[\]]+)\]$/;
+/** Commands the run buttons stand for, as in the Slack app. */
+const RUN_BUTTON_COMMANDS: Readonly<Record<string, string>> = {
+  [RUN_ACTIONS.cancel]: 'cancel',
+  [RUN_ACTIONS.restart]: 'restart',
+  [RUN_ACTIONS.logs]: 'logs',
+};
 const THREAD_REPLY = /^#(\d{1,12})\s+([\s\S]+)$/;
 /** `@TrainOps runs`: in Slack the mention arrives as `<@U…>`, in the console it is typed as a name. */
 const BOT_MENTION = /^[@＠](?:TrainOps|训练助手)(?![\p{L}\p{N}_-])[\s:：,，]*/iu;
@@ -145,6 +156,14 @@ async function handleLine(rawLine: string, deps: HandlerDeps, chat: ConsoleChat,
       });
     };
 
+  const click = BUTTON_CLICK.exec(line);
+  if (click) {
+    const button = chat.findButton(click[1]!);
+    if (button) return clickButton(button, deps, userId, responder(button.threadTs));
+    await responder()(deps.translate(deps.config.locale)('console.button_not_found', { label: click[1] }));
+    return 'rejected';
+  }
+
   const threadReply = THREAD_REPLY.exec(line);
   if (threadReply) {
     const run = await deps.runStore.get(threadReply[1]!);
@@ -157,6 +176,30 @@ async function handleLine(rawLine: string, deps: HandlerDeps, chat: ConsoleChat,
   }
 
   return dispatchCommand({ text: line, userId, channel, source: 'console', respond: responder() }, deps);
+}
+
+/** Clicks a printed button: a run button runs its command, any other goes to its registered action. */
+async function clickButton(button: ConsoleButton, deps: HandlerDeps, userId: string, respond: (reply: Reply | string) => Promise<void>): Promise<DispatchOutcome> {
+  const commandWord = RUN_BUTTON_COMMANDS[button.actionId];
+  const where = { channel: button.channel, ...(button.threadTs ? { threadTs: button.threadTs } : {}) };
+  if (commandWord !== undefined) {
+    return dispatchCommand({ text: `${commandWord} #${button.value}`, userId, ...where, source: 'action', respond }, deps);
+  }
+
+  const spec = deps.registry.findAction(button.actionId);
+  if (!spec) {
+    deps.logger.warn({ actionId: button.actionId }, 'console button without a handler');
+    return 'ignored';
+  }
+  try {
+    await spec.handle({ actionId: button.actionId, value: button.value, userId, ...where, ...(button.messageTs ? { messageTs: button.messageTs } : {}), respond }, deps);
+    return 'handled';
+  } catch (error) {
+    const reference = randomBytes(4).toString('hex');
+    deps.logger.error({ err: error, actionId: button.actionId, reference }, 'console button handler failed');
+    await respond(deps.translate(deps.config.locale)('core.error.internal', { reference }));
+    return 'failed';
+  }
 }
 
 /** Waits until every run in `ids` has ended, then returns their final records. */

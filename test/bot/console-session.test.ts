@@ -62,9 +62,17 @@ describe('console session', () => {
 
     const input = new PassThrough();
     input.end(['/train demo on local', '#1 status', '/cancel #1', ''].join('\n'));
-    const code = await runConsoleSession({ deps, chat, input, output, userId: 'U0DEMO', pollMs: 20 });
+    let errors = '';
+    const errorOutput = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        errors += chunk.toString();
+        callback();
+      },
+    });
+    const code = await runConsoleSession({ deps, chat, input, output, errors: errorOutput, userId: 'U0DEMO', pollMs: 20 });
 
     expect(code).toBe(1);
+    expect(errors).toBe('1 个运行中有 1 个没有成功：#1 demo 已取消。\n');
     expect(printed).toContain('> /train demo on local');
     expect(printed).toContain('训练 #1 · demo @ local');
     expect(printed).toContain('发起人：@演示用户');
@@ -188,6 +196,28 @@ describe('multi-line /plan import', () => {
     expect(session.printed).toContain('处理数据集');
     expect(session.printed).not.toContain('这个命令');
     expect(session.printed).toContain('还没有任何运行');
+  });
+
+  it('saves the import when its button is typed', async () => {
+    const session = await startSession(['/plan import', ...weeklyMessage.split('\n'), '.', '[保存计划]', '/plan']);
+    expect(session.errors).toBe('');
+    expect(session.code).toBe(0);
+    expect(session.printed).toContain('[保存计划] [取消]');
+    expect(session.printed).toMatch(/已保存 \d+ 项/);
+    expect(session.printed).not.toContain('这周还没有计划');
+  });
+
+  it('cancels a run with its button', async () => {
+    const session = await startSession(['/train demo on local', '[取消]']);
+    expect(session.printed).toContain('(ephemeral) 已取消 #1。');
+    expect(session.errors).toBe('1 个运行中有 1 个没有成功：#1 demo 已取消。\n');
+    expect(session.code).toBe(1);
+  });
+
+  it('rejects a button that was not printed', async () => {
+    const session = await startSession(['[保存计划]']);
+    expect(session.code).toBe(1);
+    expect(session.printed).toContain('上面没有 [保存计划] 按钮');
   });
 
   it('prompts for the message in a terminal', async () => {
