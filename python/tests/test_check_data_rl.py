@@ -184,6 +184,29 @@ def test_check_data_text_for_preferences(tmp_path):
 
     assert result.returncode == 1
     assert "format: preference\n" in result.stdout
-    assert "problem: 1 rows whose `chosen` and `rejected` are identical (first rows: 2)" in result.stdout
+    assert "problem: 1 row whose `chosen` and `rejected` are identical (first rows: 2)" in result.stdout
     assert "  prompt+chosen: mean" in result.stdout
     assert "  prompt+rejected: mean" in result.stdout
+
+
+def test_check_data_text_counts_missing_answers_once(tmp_path):
+    path = write_jsonl(tmp_path / "prompts.jsonl", PROMPT_ROWS)
+
+    result = run_cli("check-data", str(path), "--rewards", "format:0.5,answer:1")
+
+    assert result.returncode == 1
+    assert "problem: 1 row without a reference `answer` (the answer and judge rewards compare with it) " \
+        "(first rows: 2)" in result.stdout
+    assert "problem: 1 row without a reference `answer` (the answer and judge rewards compare with it) " \
+        "(first rows: 3)" in result.stdout
+    assert "rows without a reference answer" not in result.stdout
+
+
+def test_check_data_text_lists_optional_answers(tmp_path):
+    path = write_jsonl(tmp_path / "prompts.jsonl", PROMPT_ROWS)
+
+    result = run_cli("check-data", str(path))
+
+    assert "rows without a reference answer (needed only by the answer and judge rewards): 2 (first rows: 2, 3)" \
+        in result.stdout
+    assert "problem:" not in result.stdout

@@ -1,6 +1,7 @@
 """Kill, SIGTERM and resume, through the real CLI in a subprocess."""
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -87,7 +88,8 @@ def test_sigterm_saves_checkpoint_and_ends(tmp_path):
     try:
         wait_for_event(process, tmp_path / "events.jsonl", lambda e: e["type"] == "step" and e["step"] >= 2)
         process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=60)
+        _, stderr = process.communicate(timeout=60)
+        code = process.returncode
     finally:
         if process.poll() is None:
             process.kill()
@@ -99,6 +101,9 @@ def test_sigterm_saves_checkpoint_and_ends(tmp_path):
     end = events[-1]
     checkpoints = [e for e in events if e["type"] == "checkpoint"]
     assert code == 143
+    # A requested stop is logged as such, not as an error.
+    assert re.search(r" WARNING \S+: stop requested: stopped by SIGTERM at step \d+", stderr), stderr
+    assert " ERROR " not in stderr
     assert end["type"] == "end"
     assert end["status"] == "failed"
     assert end["error"]["type"] == "interrupted"

@@ -3,10 +3,12 @@
 import io
 import logging
 import re
+import warnings
 from datetime import datetime
 
 from conftest import run_cli, write_run_json
-from trainops_trainer.logs import LOG_FORMAT, OffsetTimeFormatter
+from trainops_trainer.data.report import format_dropped
+from trainops_trainer.logs import LOG_FORMAT, OffsetTimeFormatter, setup_logging
 
 # Patterns of src/jobs/failure-classifier.ts that find a diverged run in the log tail when events.jsonl has no `end`.
 BOT_NAN_PATTERN = re.compile(r"loss (is|became) (nan|inf)", re.IGNORECASE)
@@ -47,3 +49,27 @@ def test_train_log_lines_english_with_offsets(tmp_path):
                for m in messages), messages
     assert any(BOT_NAN_PATTERN.search(m) for m in messages), messages
     assert "\r" not in result.stderr
+
+
+def test_dropped_rows_read_as_counts():
+    assert format_dropped({"over_max_length": 36}) == "36 over max_length"
+    assert format_dropped({"over_max_length": 2, "no_learnable_tokens": 1}) == "2 over max_length, 1 with no learnable tokens"
+    assert format_dropped({}) == "none"
+
+
+def test_gradient_checkpointing_warning_filtered():
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            setup_logging(io.StringIO())
+        finally:
+            # Keep the filter setup_logging added, but record warnings here instead of logging them.
+            logging.captureWarnings(False)
+            root.handlers[:] = saved_handlers
+            root.setLevel(saved_level)
+        warnings.warn("`is_gradient_checkpointing` is deprecated and will be removed in v6.", FutureWarning)
+        warnings.warn("another future change", FutureWarning)
+
+    assert [str(warning.message) for warning in caught] == ["another future change"]

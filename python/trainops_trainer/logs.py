@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from datetime import datetime
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -30,6 +31,10 @@ def setup_logging(stream=None) -> None:
     handler.setFormatter(OffsetTimeFormatter(LOG_FORMAT))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     logging.captureWarnings(True)
+    # TRL 1.16 (trl/models/utils.py) still reads `model.is_gradient_checkpointing`, which
+    # transformers 5 deprecates with a FutureWarning when it is read. Only TRL can switch to
+    # `is_activation_checkpointing`, so the warning repeats in every attempt's log for nothing.
+    warnings.filterwarnings("ignore", message=r"`is_gradient_checkpointing` is deprecated", category=FutureWarning)
     try:
         from transformers.utils import logging as hf_logging
     except ImportError:

@@ -109,7 +109,11 @@ def run_train(values: dict[str, Any]) -> int:
     finally:
         stop.uninstall()
 
-    logger.error("%s: %s", error.error_type, error.message)
+    if isinstance(error, InterruptedRun):
+        # A person's /cancel or a restart sends SIGTERM: the stop was requested, so it is no error.
+        logger.warning("stop requested: %s", error.message)
+    else:
+        logger.error("%s: %s", error.error_type, error.message)
     writer.emit("end", status="failed", step=writer.last_step or _last_step(output_path), output_path=output_path,
                 error={"type": error.error_type, "message": error.message})
     writer.close()

@@ -15,6 +15,12 @@ from .prompts import Prompter
 from .reader import MAX_ROW_NUMBERS, RawData, read_rows
 
 REPORT_VERSION = 1
+# Words for the `dropped` reasons in text output; the JSON report keeps the keys.
+DROP_REASONS = {
+    "over_max_length": "over max_length",
+    "prompt_over_max_length": "with the prompt alone over max_length",
+    "no_learnable_tokens": "with no learnable tokens",
+}
 NEAR_DUPLICATE_METHOD = "sha1 of NFKC-normalised, lower-cased text without whitespace, punctuation or symbols"
 
 
@@ -148,6 +154,20 @@ def prepare_training_data(path: str, data_format: str | None, prompter: Prompter
     return prepared
 
 
+def count_rows(count: int, message: str) -> str:
+    """Put a count before a problem message that starts with "rows", singular for one: `1 row without ...`."""
+    if count == 1 and message.startswith("rows "):
+        return f"1 row {message[len('rows '):]}"
+    return f"{count} {message}"
+
+
+def format_dropped(dropped: dict[str, int]) -> str:
+    """Describe dropped rows by reason for a log line: `36 over max_length, 2 with no learnable tokens`."""
+    if not dropped:
+        return "none"
+    return ", ".join(f"{count} {DROP_REASONS.get(reason, reason)}" for reason, count in dropped.items())
+
+
 def format_report_text(report: dict[str, Any]) -> str:
     tokens = report["tokens"]
     duplicates = report["duplicates"]
@@ -160,13 +180,14 @@ def format_report_text(report: dict[str, Any]) -> str:
         lines.append(f"warning: {warning}")
     for problem in report["problems"]:
         rows = ", ".join(str(n) for n in problem["first_rows"])
-        lines.append(f"problem: {problem['count']} {problem['message']} (first rows: {rows})")
+        lines.append(f"problem: {count_rows(problem['count'], problem['message'])} (first rows: {rows})")
     lines.append(f"empty answers: {report['empty_answers']}")
     references = report.get("references")
-    if references and references["missing"]:
+    # When the rewards require an answer, the rows without one are already listed as problems.
+    if references and references["missing"] and not references["required"]:
         rows = ", ".join(str(n) for n in references["first_rows"])
-        need = "required by the rewards" if references["required"] else "needed only by the answer and judge rewards"
-        lines.append(f"rows without a reference answer ({need}): {references['missing']} (first rows: {rows})")
+        lines.append(f"rows without a reference answer (needed only by the answer and judge rewards): "
+                     f"{references['missing']} (first rows: {rows})")
     lines.append(f"duplicates: {duplicates['exact']} exact, {duplicates['near']} near ({duplicates['method']})")
     for pair in duplicates["first_exact"]:
         lines.append(f"  row {pair[0]} repeats row {pair[1]}")
@@ -182,8 +203,7 @@ def format_report_text(report: dict[str, Any]) -> str:
     lines.append(f"over max_length {tokens['max_length']}: {tokens['over_max_length']}"
                  + (f" (first rows: {', '.join(str(n) for n in over)})" if over else ""))
     if report["dropped"]:
-        reasons = ", ".join(f"{reason} {count}" for reason, count in report["dropped"].items())
-        lines.append(f"dropped by length policy `{report['length_policy']}`: {reasons}")
+        lines.append(f"dropped by length policy `{report['length_policy']}`: {format_dropped(report['dropped'])}")
     if report["truncated"]:
         lines.append(f"truncated: {report['truncated']}")
     lines.append("result: " + ("ok" if report["ok"] else "problems found"))

@@ -9,7 +9,7 @@ from transformers import Trainer, set_seed
 from ..callbacks import NonFiniteLossMixin
 from ..data.encode import PaddingCollator
 from ..data.prompts import Prompter
-from ..data.report import prepare_training_data
+from ..data.report import format_dropped, prepare_training_data
 from ..modeling import attach_lora, load_base_model, load_tokenizer
 from . import StageContext, StageResult, register_stage
 from .common import build_stage_trainer, train_stage, training_arguments_kwargs
@@ -48,7 +48,7 @@ def build_sft_trainer(context: StageContext) -> tuple[SftTrainer, str | None]:
                                      config.max_length, config.overlength)
     report = prepared.report
     logger.info("data: %d rows, %d kept, dropped %s, truncated %d", report["rows"], report["kept_rows"],
-                report["dropped"] or "none", report["truncated"])
+                format_dropped(report["dropped"]), report["truncated"])
     for warning in report["warnings"]:
         logger.warning("%s", warning)
 
