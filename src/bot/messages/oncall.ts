@@ -69,7 +69,7 @@ export const oncallMessages: CatalogPair = {
     'restart.fromScratch': '从头开始',
     'restart.announce': '🔁 #{runId} 第 {attempt} 次尝试，由 <@{user}> 重启，{from}',
     'restart.auto': '🔁 自动重启 #{runId}（第 {number}/{max} 次自动重启），{seconds} 秒后开始第 {attempt} 次尝试，{from}',
-    'restart.autoStartVm': '⚡ VM `{vm}` 已被释放，先启动它再恢复',
+    'restart.autoStartVm': '⚡ 虚拟机 `{vm}` 已被释放，先启动它再恢复',
     'restart.notRetried': '{label}不会自动重启，需要人来判断',
     'restart.queued': '已安排重启 #{runId}（第 {attempt} 次尝试，{from}）',
     'restart.denied': '只有发起人 <@{owner}>、值班（{oncall}）和管理员（{admins}）可以重启 #{runId}',
@@ -78,8 +78,8 @@ export const oncallMessages: CatalogPair = {
     'restart.stepNotFound': '#{runId} 没有第 {step} 步的检查点。现有的步数：{available}。',
     'restart.stepNearest': '最接近的是第 {nearest} 步：`/restart #{runId} from={nearest}`',
     'restart.invalidFrom': '看不懂 from={text}：写 latest、步数（如 1200）或 scratch',
-    'restart.hostUnreachable': '连不上 VM `{vm}`，没法查看 checkpoint：{error}',
-    'restart.usage': '用法：`/restart #42 [from=latest|<步数>|scratch]`（latest：最新检查点；scratch：从头开始），在运行的线程里可以省略 #42。',
+    'restart.hostUnreachable': '连不上虚拟机 `{vm}`，没法查看检查点：{error}',
+    'restart.usage': '`/restart #编号 [from=latest|<步数>|scratch]` 重启失败、失联或已取消的运行（latest：最新检查点；scratch：从头开始），在运行的线程里可以省略编号\n例：`/restart #42`、`/restart #42 from=1200`',
     'restart.none': '无',
   },
   en: {
@@ -159,7 +159,7 @@ export const oncallMessages: CatalogPair = {
     'restart.stepNearest': 'The nearest earlier one is step {nearest}: `/restart #{runId} from={nearest}`',
     'restart.invalidFrom': 'Invalid from={text}: use latest, a step (such as 1200) or scratch',
     'restart.hostUnreachable': 'Cannot reach VM `{vm}` to list checkpoints: {error}',
-    'restart.usage': 'Usage: `/restart #42 [from=latest|<step>|scratch]`; inside a run thread #42 may be left out',
+    'restart.usage': '`/restart #id [from=latest|<step>|scratch]` restarts a failed, lost or cancelled run (latest: newest checkpoint; scratch: from the start); inside a run thread the id may be left out\nExample: `/restart #42`, `/restart #42 from=1200`',
     'restart.none': 'none',
   },
 };
