@@ -46,30 +46,77 @@ function unknownKeysOf(text: string): { path: string; line: number | undefined; 
   return parseConfigText(text, 'test').unknownKeys.map((key) => ({ path: key.path.join('.'), line: key.line, suggestion: key.suggestion }));
 }
 
+/** Parses `text`, which must fail with a ConfigError, and returns that error. */
+function configErrorOf(text: string): ConfigError {
+  try {
+    parseConfigText(text, 'test');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected parseConfigText to throw a ConfigError');
+}
+
 describe('findUnknownKeys', () => {
   it('finds none in a valid file', () => {
     expect(unknownKeysOf(BASE)).toEqual([]);
   });
 
-  it('finds a top-level typo', () => {
-    expect(unknownKeysOf(withEdit('locale: zh-CN\n', 'locale: zh-CN\nredisprefix: ops\n'))).toEqual([
-      { path: 'redisprefix', line: 2, suggestion: 'redisPrefix' },
-    ]);
-  });
+  /** Single edits spliced into BASE, each with the unknown keys it yields. */
+  const SINGLE_EDITS: { test: string; from: string; to: string; expected: ReturnType<typeof unknownKeysOf> }[] = [
+    {
+      test: 'finds a top-level typo',
+      from: 'locale: zh-CN\n',
+      to: 'locale: zh-CN\nredisprefix: ops\n',
+      expected: [{ path: 'redisprefix', line: 2, suggestion: 'redisPrefix' }],
+    },
+    {
+      test: 'finds a VM autoStop typo',
+      from: '    autoStop: { enabled: true }\n',
+      to: '    autostop: { enabled: true }\n',
+      expected: [{ path: 'vms.gpu1.autostop', line: 11, suggestion: 'autoStop' }],
+    },
+    {
+      test: 'finds a typo inside autoStop',
+      from: 'autoStop: { enabled: true }',
+      to: 'autoStop: { enabled: true, idleMinute: 30 }',
+      expected: [{ path: 'vms.gpu1.autoStop.idleMinute', line: 11, suggestion: 'idleMinutes' }],
+    },
+    {
+      test: 'finds a recipe typo',
+      from: '    vm: gpu1\n    hyperparameters',
+      to: '    vm: gpu1\n    deployafter: serve\n    hyperparameters',
+      expected: [{ path: 'recipes.sft.deployafter', line: 18, suggestion: 'deployAfter' }],
+    },
+    {
+      test: 'finds a stage typo',
+      from: '{ stage: dpo, from: sft, dataset: pairs.jsonl }',
+      to: '{ stage: dpo, from: sft, datset: pairs.jsonl }',
+      expected: [{ path: 'recipes.sft.stages.1.datset', line: 21, suggestion: 'dataset' }],
+    },
+    {
+      test: 'finds a slack typo',
+      from: '  channel: C0RUNS\n',
+      to: '  channel: C0RUNS\n  progressEverySecond: 30\n',
+      expected: [{ path: 'slack.progressEverySecond', line: 5, suggestion: 'progressEverySeconds' }],
+    },
+    {
+      // A hyperparameters key is checked against the trainer's options, as a problem rather than an ignored key.
+      test: 'leaves hyperparameters keys to the trainer options',
+      from: 'hyperparameters: { max_steps: 20 }',
+      to: 'hyperparameters: { max_steps: 20, lora_rank: 4, learning_rate: 0.1 }',
+      expected: [],
+    },
+    {
+      test: 'accepts record names and checks their values',
+      from: '    hyperparameters: { max_steps: 20 }\n',
+      to: '    hyperparameters: { max_steps: 20 }\n    overrides:\n      lr: { field: learning_rate, type: number, mn: 0 }\n',
+      expected: [{ path: 'recipes.sft.overrides.lr.mn', line: 20, suggestion: 'min' }],
+    },
+  ];
 
-  it('finds a VM autoStop typo', () => {
-    const text = withEdit('    autoStop: { enabled: true }\n', '    autostop: { enabled: true }\n');
-    expect(unknownKeysOf(text)).toEqual([{ path: 'vms.gpu1.autostop', line: 11, suggestion: 'autoStop' }]);
-  });
-
-  it('finds a typo inside autoStop', () => {
-    const text = withEdit('autoStop: { enabled: true }', 'autoStop: { enabled: true, idleMinute: 30 }');
-    expect(unknownKeysOf(text)).toEqual([{ path: 'vms.gpu1.autoStop.idleMinute', line: 11, suggestion: 'idleMinutes' }]);
-  });
-
-  it('finds a recipe typo', () => {
-    const text = withEdit('    vm: gpu1\n    hyperparameters', '    vm: gpu1\n    deployafter: serve\n    hyperparameters');
-    expect(unknownKeysOf(text)).toEqual([{ path: 'recipes.sft.deployafter', line: 18, suggestion: 'deployAfter' }]);
+  it.each(SINGLE_EDITS)('$test', ({ from, to, expected }) => {
+    expect(unknownKeysOf(withEdit(from, to))).toEqual(expected);
   });
 
   it('checks a recipe against its kind', () => {
@@ -82,43 +129,13 @@ describe('findUnknownKeys', () => {
   });
 
   it('finds a misspelt recipe kind', () => {
-    const text = withEdit('    kind: deploy\n', '    kidn: deploy\n    helthTimeoutSeconds: 60\n');
-    let error: unknown;
-    try {
-      parseConfigText(text, 'test');
-    } catch (caught) {
-      error = caught;
-    }
+    const error = configErrorOf(withEdit('    kind: deploy\n', '    kidn: deploy\n    helthTimeoutSeconds: 60\n'));
+
     // No recipe kind applies, so only keys that no kind defines are reported.
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).unknownKeys).toEqual([
+    expect(error.unknownKeys).toEqual([
       { path: ['recipes', 'serve', 'kidn'], line: 23, suggestion: 'kind' },
       { path: ['recipes', 'serve', 'helthTimeoutSeconds'], line: 24, suggestion: 'healthTimeoutSeconds' },
     ]);
-  });
-
-  it('finds a stage typo', () => {
-    const text = withEdit('{ stage: dpo, from: sft, dataset: pairs.jsonl }', '{ stage: dpo, from: sft, datset: pairs.jsonl }');
-    expect(unknownKeysOf(text)).toEqual([{ path: 'recipes.sft.stages.1.datset', line: 21, suggestion: 'dataset' }]);
-  });
-
-  it('finds a slack typo', () => {
-    const text = withEdit('  channel: C0RUNS\n', '  channel: C0RUNS\n  progressEverySecond: 30\n');
-    expect(unknownKeysOf(text)).toEqual([{ path: 'slack.progressEverySecond', line: 5, suggestion: 'progressEverySeconds' }]);
-  });
-
-  it('leaves hyperparameters keys to the trainer options', () => {
-    // A hyperparameters key is checked against the trainer's options, as a problem rather than an ignored key.
-    const text = withEdit('hyperparameters: { max_steps: 20 }', 'hyperparameters: { max_steps: 20, lora_rank: 4, learning_rate: 0.1 }');
-    expect(unknownKeysOf(text)).toEqual([]);
-  });
-
-  it('accepts record names and checks their values', () => {
-    const text = withEdit(
-      '    hyperparameters: { max_steps: 20 }\n',
-      '    hyperparameters: { max_steps: 20 }\n    overrides:\n      lr: { field: learning_rate, type: number, mn: 0 }\n',
-    );
-    expect(unknownKeysOf(text)).toEqual([{ path: 'recipes.sft.overrides.lr.mn', line: 20, suggestion: 'min' }]);
   });
 
   it('finds typos at several depths in file order', () => {
@@ -131,16 +148,10 @@ describe('findUnknownKeys', () => {
   });
 
   it('reports unknown keys of an invalid file', () => {
-    const text = withEdit('    autoStop: { enabled: true }\n', '    gpus: -1\n    autostop: { enabled: true }\n');
-    let error: unknown;
-    try {
-      parseConfigText(text, 'test');
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual(['vms.gpu1.gpus: Too small: expected number to be >=0 (line 11)']);
-    expect((error as ConfigError).unknownKeys).toEqual([{ path: ['vms', 'gpu1', 'autostop'], line: 12, suggestion: 'autoStop' }]);
+    const error = configErrorOf(withEdit('    autoStop: { enabled: true }\n', '    gpus: -1\n    autostop: { enabled: true }\n'));
+
+    expect(error.problems).toEqual(['vms.gpu1.gpus: Too small: expected number to be >=0 (line 11)']);
+    expect(error.unknownKeys).toEqual([{ path: ['vms', 'gpu1', 'autostop'], line: 12, suggestion: 'autoStop' }]);
   });
 
   it('walks through pipes and preprocess', () => {
