@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { checkConfigFile, parseCheckConfigArgs } from '../src/check-config.js';
+import { CANARIES, CANARY_ENV } from './support/canaries.js';
 import { getFreePort } from './support/free-port.js';
 import { startRedis } from './support/redis.js';
 
@@ -32,15 +33,6 @@ recipes:
 plan:
   items: [{ number: '1', title: 部署, due: 周一, recipe: demo-serve }]
 `;
-
-const CANARY_ENV = {
-  SLACK_BOT_TOKEN: 'xoxb-canary-1111',
-  SLACK_APP_TOKEN: 'xapp-canary-2222',
-  SLACK_SIGNING_SECRET: 'canary-signing-3333',
-  AZURE_CLIENT_SECRET: 'canary-azure-4444',
-  REDIS_URL: 'redis://:canary-redis-5555@127.0.0.1:6379',
-};
-const CANARIES = ['xoxb-canary-1111', 'xapp-canary-2222', 'canary-signing-3333', 'canary-azure-4444', 'canary-redis-5555'];
 
 /** A config that pastes each canary into a field whose error message quotes the value. */
 const QUOTES_CANARIES = `slack: { channel: C0RUNS }

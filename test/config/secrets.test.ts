@@ -4,16 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { readEnv, SECRET_ENV_NAMES, secretValues } from '../../src/config/env.js';
 import { createLogger, REDACTED } from '../../src/logging.js';
-
-const CANARY_ENV = {
-  SLACK_BOT_TOKEN: 'xoxb-canary-1111',
-  SLACK_APP_TOKEN: 'xapp-canary-2222',
-  SLACK_SIGNING_SECRET: 'canary-signing-3333',
-  AZURE_CLIENT_SECRET: 'canary-azure-4444',
-  REDIS_URL: 'redis://:canary-redis-5555@127.0.0.1:6379',
-};
-
-const CANARIES = ['xoxb-canary-1111', 'xapp-canary-2222', 'canary-signing-3333', 'canary-azure-4444', 'canary-redis-5555'];
+import { CANARIES, CANARY_ENV } from '../support/canaries.js';
 
 function capture(): { lines: string[]; destination: Writable } {
   const lines: string[] = [];
