@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { translator } from '../../src/bot/i18n.js';
+import type { Locale } from '../../src/config/schema.js';
 import { formatDatasetReport, type CheckDataReport, type TokenLengths } from '../../src/jobs/dataset-report.js';
 
 function lengths(p50: number, max: number, over = 0): TokenLengths {
@@ -46,37 +47,44 @@ const PROMPTS: CheckDataReport = {
   references: { required: false, missing: 2, first_rows: [2, 3] },
 };
 
+/** Formats `report` in `locale` and checks that the text contains each of `lines`. */
+function expectReportLines(report: CheckDataReport, locale: Locale, lines: readonly string[]): void {
+  const text = formatDatasetReport(report, undefined, translator(locale));
+  for (const line of lines) expect(text).toContain(line);
+}
+
 describe('dataset report of preference rows', () => {
   it('lists identical pairs and both pair lengths in English', () => {
-    const text = formatDatasetReport(PREFERENCE, undefined, translator('en'));
-
-    expect(text).toContain('• `chosen` and `rejected` identical in 1 rows, first bad rows: 2');
-    expect(text).toContain('• Field `rejected` missing in 1 rows, first bad rows: 3');
-    expect(text).toContain('• Token lengths (tiny-random-phi3): p50 60, p90 320, p99 320, max 320');
-    expect(text).toContain('  · prompt+chosen: p50 58, p99 320, max 320, over the maximum length: 1');
-    expect(text).toContain('  · prompt+rejected: p50 52, p99 90, max 90, over the maximum length: 0');
-    expect(text).toContain('3 kinds of problems found.');
+    expectReportLines(PREFERENCE, 'en', [
+      '• `chosen` and `rejected` identical in 1 rows, first bad rows: 2',
+      '• Field `rejected` missing in 1 rows, first bad rows: 3',
+      '• Token lengths (tiny-random-phi3): p50 60, p90 320, p99 320, max 320',
+      '  · prompt+chosen: p50 58, p99 320, max 320, over the maximum length: 1',
+      '  · prompt+rejected: p50 52, p99 90, max 90, over the maximum length: 0',
+      '3 kinds of problems found.',
+    ]);
   });
 
   it('lists identical pairs and both pair lengths in Chinese', () => {
-    const text = formatDatasetReport(PREFERENCE, undefined, translator('zh-CN'));
-
-    expect(text).toContain('• `chosen` 与 `rejected` 相同 1 行，首个问题行：2');
-    expect(text).toContain('  · prompt+chosen：p50 58，p99 320，最大 320，超过最大长度 1 行');
-    expect(text).toContain('  · prompt+rejected：p50 52，p99 90，最大 90，超过最大长度 0 行');
+    expectReportLines(PREFERENCE, 'zh-CN', [
+      '• `chosen` 与 `rejected` 相同 1 行，首个问题行：2',
+      '  · prompt+chosen：p50 58，p99 320，最大 320，超过最大长度 1 行',
+      '  · prompt+rejected：p50 52，p99 90，最大 90，超过最大长度 0 行',
+    ]);
   });
 });
 
 describe('dataset report of prompt rows', () => {
   it('counts rows without a reference as information', () => {
-    const en = formatDatasetReport(PROMPTS, undefined, translator('en'));
-    const zh = formatDatasetReport(PROMPTS, undefined, translator('zh-CN'));
-
-    expect(en).toContain('• Rows without a reference answer (`answer`): 2 (first: 2, 3). Only the answer and judge rewards need one.');
-    expect(en).toContain('• Prompt token lengths (tiny-random-phi3): p50 46, p90 47, p99 47, max 47');
-    expect(en).toContain('No problems found.');
-    expect(zh).toContain('• 没有参考答案（`answer`）的行：2（首个：2, 3）。只有 answer 和 judge 奖励需要参考答案。');
-    expect(zh).toContain('• 提示词元长度（tiny-random-phi3）：p50 46，p90 47，p99 47，最大 47');
+    expectReportLines(PROMPTS, 'en', [
+      '• Rows without a reference answer (`answer`): 2 (first: 2, 3). Only the answer and judge rewards need one.',
+      '• Prompt token lengths (tiny-random-phi3): p50 46, p90 47, p99 47, max 47',
+      'No problems found.',
+    ]);
+    expectReportLines(PROMPTS, 'zh-CN', [
+      '• 没有参考答案（`answer`）的行：2（首个：2, 3）。只有 answer 和 judge 奖励需要参考答案。',
+      '• 提示词元长度（tiny-random-phi3）：p50 46，p90 47，p99 47，最大 47',
+    ]);
   });
 
   it('leaves required references to the field problems', () => {
