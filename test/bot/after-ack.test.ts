@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest';
 
 import { createAfterAckQueue } from '../../src/bot/after-ack.js';
 
+/** Lets every timer and immediate that is due run. */
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
 describe('after-ack queue', () => {
   it('resumes one listener per loop iteration in order', async () => {
-    const queue = createAfterAckQueue();
+    const queue = createAfterAckQueue({ quietMs: 0 });
     const order: string[] = [];
 
     const listeners = ['first', 'second', 'third'].map(async (name) => {
@@ -16,6 +19,43 @@ describe('after-ack queue', () => {
     await Promise.all(listeners);
 
     expect(order).toEqual(['first', 'other immediate', 'second', 'third']);
+  });
+
+  it('holds listeners while others keep joining', async () => {
+    let clock = 0;
+    const queue = createAfterAckQueue({ quietMs: 5, maxWaitMs: 200, now: () => clock });
+    const order: string[] = [];
+
+    const first = queue.waitForTurn().then(() => order.push('first'));
+    await settle();
+    expect(order).toEqual([]);
+
+    clock = 3;
+    const second = queue.waitForTurn().then(() => order.push('second'));
+    await settle();
+    expect(order).toEqual([]);
+
+    // 7 ms after the last listener joined: the burst is over.
+    clock = 10;
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+  });
+
+  it('resumes the first listener after maxWaitMs', async () => {
+    let clock = 0;
+    const queue = createAfterAckQueue({ quietMs: 5, maxWaitMs: 200, now: () => clock });
+    const order: string[] = [];
+
+    void queue.waitForTurn().then(() => order.push('first'));
+    clock = 250;
+    void queue.waitForTurn().then(() => order.push('second'));
+    await settle();
+
+    // The second listener joined just now, so only the first has waited long enough.
+    expect(order).toEqual(['first']);
+    clock = 260;
+    await settle();
+    expect(order).toEqual(['first', 'second']);
   });
 
   it('resumes a listener that waits after the queue drained', async () => {
