@@ -1,28 +1,14 @@
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 
 import { describe, expect, it } from 'vitest';
 
-import { ConsoleChat, displayWidth } from '../../src/bot/console-chat.js';
+import { displayWidth } from '../../src/bot/console-chat.js';
+import { createTestConsoleChat } from '../support/console-output.js';
 
 /** Creates a ConsoleChat that prints into a string and shows U0DEMO as @演示用户. */
 function createChat() {
-  let printed = '';
-  const output = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      printed += chunk.toString();
-      callback();
-    },
-  });
-  const chat = new ConsoleChat({
-    output,
-    fileDir: path.join(os.tmpdir(), 'trainops-console-chat-unused'),
-    timezone: 'Asia/Shanghai',
-    labels: { ephemeral: '(ephemeral)', updated: '(updated)', file: '(file)' },
-    userNames: { U0DEMO: '演示用户' },
-  });
-  return { chat, printed: () => printed };
+  return createTestConsoleChat({ fileDir: path.join(os.tmpdir(), 'trainops-console-chat-unused'), timezone: 'Asia/Shanghai' });
 }
 
 /** Returns the terminal column where `needle` starts in `line`. */

@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ConsoleChat, displayWidth, renderMessage } from '../../src/bot/console-chat.js';
+import { displayWidth, renderMessage, type ConsoleChat } from '../../src/bot/console-chat.js';
 import { runConsoleSession } from '../../src/bot/console-session.js';
 import { createHandlerDeps } from '../../src/bot/handler-deps.js';
 import { createCommandRegistry } from '../../src/commands/index.js';
@@ -16,6 +16,7 @@ import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
 import { createLogger } from '../../src/logging.js';
 import { RoutingVmControl } from '../../src/remote/always-on-vm-control.js';
 import { HostPool } from '../../src/remote/host-pool.js';
+import { createStringSink, createTestConsoleChat } from '../support/console-output.js';
 import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
 
 let redis: TestRedis;
@@ -41,20 +42,7 @@ describe('console session', () => {
     const config = parseConfig(text, 'demo', { baseDir: workDir });
     const logger = createLogger({ level: 'silent' });
 
-    let printed = '';
-    const output = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        printed += chunk.toString();
-        callback();
-      },
-    });
-    const chat = new ConsoleChat({
-      output,
-      fileDir: path.join(workDir, 'files'),
-      timezone: config.timezone,
-      labels: { ephemeral: '(ephemeral)', updated: '(updated)', file: '(file)' },
-      userNames: { U0DEMO: '演示用户' },
-    });
+    const { chat, output, printed } = createTestConsoleChat({ fileDir: path.join(workDir, 'files'), timezone: config.timezone });
     hosts = new HostPool(config.vms, logger);
     // No worker is started, so the run stays queued until the session cancels it.
     jobs = createJobsRuntime({ config, redisUrl: redis.url, chat, hosts, vmControl: new RoutingVmControl(undefined), logger, queueName: uniquePrefix('q') });
@@ -62,24 +50,18 @@ describe('console session', () => {
 
     const input = new PassThrough();
     input.end(['/train demo on local', '#1 status', '/cancel #1', ''].join('\n'));
-    let errors = '';
-    const errorOutput = new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        errors += chunk.toString();
-        callback();
-      },
-    });
-    const code = await runConsoleSession({ deps, chat, input, output, errors: errorOutput, userId: 'U0DEMO', pollMs: 20 });
+    const errors = createStringSink();
+    const code = await runConsoleSession({ deps, chat, input, output, errors: errors.stream, userId: 'U0DEMO', pollMs: 20 });
 
     expect(code).toBe(1);
-    expect(errors).toBe('1 个运行中有 1 个没有成功：#1 demo 已取消。\n');
-    expect(printed).toContain('> /train demo on local');
-    expect(printed).toContain('训练 #1 · demo @ local');
-    expect(printed).toContain('发起人：@演示用户');
-    expect(printed).toContain('(ephemeral) 已排队：#1 demo 在 local');
-    expect(printed).toMatch(/\n {4}↳ \[\d\d:\d\d:\d\d\] \(ephemeral\) 运行 #1：demo 在 local/);
-    expect(printed).toContain('(ephemeral) 已取消 #1。');
-    expect(printed).toContain('所有运行已结束。');
+    expect(errors.text()).toBe('1 个运行中有 1 个没有成功：#1 demo 已取消。\n');
+    expect(printed()).toContain('> /train demo on local');
+    expect(printed()).toContain('训练 #1 · demo @ local');
+    expect(printed()).toContain('发起人：@演示用户');
+    expect(printed()).toContain('(ephemeral) 已排队：#1 demo 在 local');
+    expect(printed()).toMatch(/\n {4}↳ \[\d\d:\d\d:\d\d\] \(ephemeral\) 运行 #1：demo 在 local/);
+    expect(printed()).toContain('(ephemeral) 已取消 #1。');
+    expect(printed()).toContain('所有运行已结束。');
     expect((await jobs.runStore.get('1'))?.status).toBe('cancelled');
   });
 });
@@ -89,23 +71,8 @@ async function startSession(lines: readonly string[], settle?: (chat: ConsoleCha
   const text = readFileSync('config/demo.yaml', 'utf8').replace('redisPrefix: trainops-demo', `redisPrefix: ${uniquePrefix('console')}`);
   const config = parseConfig(text, 'demo', { baseDir: workDir });
   const logger = createLogger({ level: 'silent' });
-  let printed = '';
-  let errors = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, callback) {
-        append(chunk.toString());
-        callback();
-      },
-    });
-  const output = sink((chunk) => (printed += chunk));
-  const chat = new ConsoleChat({
-    output,
-    fileDir: path.join(workDir, 'files'),
-    timezone: config.timezone,
-    labels: { ephemeral: '(ephemeral)', updated: '(updated)', file: '(file)' },
-    userNames: { U0DEMO: '演示用户' },
-  });
+  const { chat, output, printed } = createTestConsoleChat({ fileDir: path.join(workDir, 'files'), timezone: config.timezone });
+  const errors = createStringSink();
   const sessionHosts = new HostPool(config.vms, logger);
   const runtime = createJobsRuntime({ config, redisUrl: redis.url, chat, hosts: sessionHosts, vmControl: new RoutingVmControl(undefined), logger, queueName: uniquePrefix('q') });
   const plan = createPlanRuntime({ config, redisUrl: redis.url, chat, runs: runtime.runStore, logger });
@@ -120,12 +87,12 @@ async function startSession(lines: readonly string[], settle?: (chat: ConsoleCha
       chat,
       input,
       output,
-      errors: sink((chunk) => (errors += chunk)),
+      errors: errors.stream,
       userId: 'U0DEMO',
       pollMs: 20,
       ...(settle ? { settle: () => settle(chat) } : {}),
     });
-    return { code, printed, errors, runtime };
+    return { code, printed: printed(), errors: errors.text(), runtime };
   } finally {
     await plan.close();
     await runtime.close();
