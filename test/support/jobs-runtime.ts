@@ -3,6 +3,7 @@
  * the fake Slack Web API, with short BullMQ locks and fast announcements.
  *
  *   const { redis, sshd, slack, stop } = await startJobServers();   // sshd: the VM
+ *   // or startLocalJobServers(), without sshd, when the VM is the local host
  *   const { runtime, close } = startTestJobsRuntime({ config, redis, slack });
  *   runtime.startWorkers();
  *   const run = await submitRun(runtime, { kind: 'train', recipe: 'demo', vm: 'gpu1', userId, channel, overrides: {} });
@@ -40,20 +41,38 @@ export interface JobServers {
 
 /** Starts the three servers in parallel. When one fails to start, stops the others and rethrows. */
 export async function startJobServers(): Promise<JobServers> {
-  const started = await Promise.allSettled([startRedis(), startSshd(), startFakeSlack()] as const);
-  const [redis, sshd, slack] = started;
-  if (redis.status === 'fulfilled' && sshd.status === 'fulfilled' && slack.status === 'fulfilled') {
-    const servers = { redis: redis.value, sshd: sshd.value, slack: slack.value };
-    const stop = async (): Promise<void> => {
-      await Promise.all([servers.redis.stop(), servers.sshd.stop(), servers.slack.stop()]);
-    };
-    return { ...servers, stop };
-  }
+  const [redis, sshd, slack] = await startAll([startRedis(), startSshd(), startFakeSlack()] as const);
+  return { redis, sshd, slack, stop: () => stopAll([redis, sshd, slack]) };
+}
 
-  // Stop the servers that did start, so a failed set-up leaves nothing running.
-  await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)));
+/** The servers of a jobs test whose VM is the local host: redis-server and the fake Slack Web API. */
+export type LocalJobServers = Omit<JobServers, 'sshd'>;
+
+/** Starts redis-server and the fake Slack Web API in parallel, with startJobServers' clean-up on failure. */
+export async function startLocalJobServers(): Promise<LocalJobServers> {
+  const [redis, slack] = await startAll([startRedis(), startFakeSlack()] as const);
+  return { redis, slack, stop: () => stopAll([redis, slack]) };
+}
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/** The started servers, in the order of the promises they come from. */
+type Started<T extends readonly Promise<Stoppable>[]> = { -readonly [K in keyof T]: Awaited<T[K]> };
+
+/** Waits for every server to start. When one fails, stops the ones that started and rethrows, so a failed set-up leaves nothing running. */
+async function startAll<T extends readonly Promise<Stoppable>[]>(starting: T): Promise<Started<T>> {
+  const started = await Promise.allSettled(starting);
   const failure = started.find((result) => result.status === 'rejected');
-  throw failure?.reason;
+  if (!failure) return started.map((result) => (result as PromiseFulfilledResult<Stoppable>).value) as Started<T>;
+
+  await Promise.all(started.map((result) => (result.status === 'fulfilled' ? result.value.stop() : undefined)));
+  throw failure.reason;
+}
+
+async function stopAll(servers: readonly Stoppable[]): Promise<void> {
+  await Promise.all(servers.map((server) => server.stop()));
 }
 
 /** Silent unless TEST_LOG_LEVEL names a pino level. */
@@ -71,6 +90,8 @@ export interface TestJobsRuntimeOptions {
   vmControl?: VmControl;
   /** Default: a fresh queue name, so runtimes of other tests never take this one's jobs. */
   queueName?: string;
+  /** Default: ANNOUNCER_OPTIONS. Replaces them as a whole, so unset fields take the Announcer's defaults. */
+  announcer?: JobsRuntimeDeps['announcer'];
 }
 
 export interface TestJobsRuntime {
@@ -94,7 +115,7 @@ export function startTestJobsRuntime(options: TestJobsRuntimeOptions): TestJobsR
     logger: testLogger,
     queueName,
     worker: WORKER_OPTIONS,
-    announcer: ANNOUNCER_OPTIONS,
+    announcer: options.announcer ?? ANNOUNCER_OPTIONS,
   });
   const close = async (): Promise<void> => {
     await runtime.close();
@@ -103,13 +124,27 @@ export function startTestJobsRuntime(options: TestJobsRuntimeOptions): TestJobsR
   return { runtime, hosts, queueName, close };
 }
 
+/** Creates a run and posts its thread root, as the /train handler does before it queues the run. */
+export async function createRunWithThread(runtime: JobsRuntime, request: NewRun): Promise<RunRecord> {
+  const created = await runtime.runStore.create(request);
+  return runtime.runThread.postThreadRoot(created);
+}
+
 /** Creates a run, posts its thread root and queues it, as the /train handler does. */
 export async function submitRun(runtime: JobsRuntime, request: NewRun): Promise<RunRecord> {
-  const created = await runtime.runStore.create(request);
-  const rooted = await runtime.runThread.postThreadRoot(created);
+  const rooted = await createRunWithThread(runtime, request);
   await enqueueRun(runtime.runQueue, rooted);
   return rooted;
 }
+
+/** A member who owns the runs (UOWNER1) and the one engineer of the on-call rotation (UONCALL1). */
+export const OWNER_AND_ONCALL_TEAM = {
+  members: [
+    { id: 'UOWNER1', name: 'Owen', roles: ['member'] },
+    { id: 'UONCALL1', name: 'Olga', roles: ['oncall'] },
+  ],
+  oncall: { rotation: ['UONCALL1'] },
+};
 
 /** Polls the stored run every 200 ms until `done` returns true, and rejects after timeoutMs. */
 export async function waitForRun(
