@@ -6,70 +6,65 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema } from '../../src/config/schema.js';
 import { systemClock } from '../../src/jobs/clock.js';
 import { followRun } from '../../src/jobs/run-follow.js';
-import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
-import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
 import { syncCode } from '../../src/remote/code-sync.js';
-import { HostPool } from '../../src/remote/host-pool.js';
 import { launchRun } from '../../src/remote/launcher.js';
 import { runJsonFor, STAND_IN_TRAINER, waitFor } from '../remote/run-helpers.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+import {
+  ANNOUNCER_OPTIONS,
+  createRunWithThread,
+  startLocalJobServers,
+  startTestJobsRuntime,
+  testLogger as logger,
+  type LocalJobServers,
+  type TestJobsRuntime,
+} from '../support/jobs-runtime.js';
+import { uniquePrefix } from '../support/redis.js';
 
 const CHANNEL = 'C0FOLLOW1';
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 /** Longer than the run takes, so the run ends while its first reply still waits. */
 const RETRY_AFTER_SECONDS = 15;
 
 describe('followRun', () => {
-  let redis: TestRedis;
-  let slack: FakeSlack;
+  let servers: LocalJobServers;
   let workdir: string;
-  let runtime: JobsRuntime;
-  let hosts: HostPool;
+  let jobs: TestJobsRuntime;
 
   beforeAll(async () => {
-    [redis, slack] = await Promise.all([startRedis(), startFakeSlack()]);
+    servers = await startLocalJobServers();
     workdir = await mkdtemp(path.join(os.tmpdir(), 'trainops-follow-'));
     const config = configSchema.parse({
-      redisPrefix: `${redis.prefix}${uniquePrefix('jobs')}`,
+      redisPrefix: `${servers.redis.prefix}${uniquePrefix('jobs')}`,
       slack: { mode: 'console', channel: CHANNEL },
       team: { members: [{ id: 'U0ALICE01', name: 'Alice', roles: ['admin'] }] },
       vms: { local: { transport: 'local', python: 'python3', workdir } },
       recipes: { demo: { kind: 'train', model: 'stand-in', dataset: 'none' } },
     });
-    hosts = new HostPool(config.vms, logger);
-    runtime = createJobsRuntime({
+    jobs = startTestJobsRuntime({
       config,
-      redisUrl: redis.url,
-      chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
-      hosts,
-      vmControl: new AlwaysOnVmControl(),
-      logger,
-      queueName: uniquePrefix('runs'),
+      redis: servers.redis,
+      slack: servers.slack,
       // Root updates after every batch would reach the 50 a minute default, and close() waits for them.
-      announcer: { channelIntervalMs: 20, updateIntervalMs: 100, updatesPerMinute: 10_000, claimTtlMs: 3000 },
+      announcer: { ...ANNOUNCER_OPTIONS, updatesPerMinute: 10_000 },
     });
   });
 
   afterAll(async () => {
-    await runtime?.close();
-    await hosts?.closeAll();
-    await Promise.all([redis?.stop(), slack?.stop()]);
+    await jobs?.close();
+    await servers?.stop();
     if (workdir) await rm(workdir, { recursive: true, force: true });
   });
 
   it('applies events while a reply waits for a 429', async () => {
+    const { runtime, hosts } = jobs;
+    const { slack } = servers;
     const host = await hosts.get('local');
     const { codeDir } = await syncCode(host, { localDir: STAND_IN_TRAINER, workdir });
-    const created = await runtime.runStore.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'U0ALICE01', channel: CHANNEL, overrides: {} });
-    const run = await runtime.runThread.postThreadRoot(created);
+    const run = await createRunWithThread(runtime, { kind: 'train', recipe: 'demo', vm: 'local', userId: 'U0ALICE01', channel: CHANNEL, overrides: {} });
     const runDir = path.join(workdir, 'runs', run.id);
     await launchRun(host, { runDir, codeDir, python: 'python3', runJson: runJsonFor(runDir, run.id, { max_steps: 60, step_delay_seconds: 0.1 }), attempt: 1 });
     // The first progress reply gets 429 and waits Retry-After before it is sent again.

@@ -7,63 +7,56 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlackChat } from '../../src/bot/slack-chat.js';
 import { configSchema } from '../../src/config/schema.js';
 import { systemClock } from '../../src/jobs/clock.js';
 import { handleRunFailure, type RunFailureInput } from '../../src/jobs/run-failure.js';
 import { announceRunEnd, recordRunEnd } from '../../src/jobs/run-outcome.js';
 import type { RunRecord, RunStatus } from '../../src/jobs/run-types.js';
-import { createJobsRuntime, type JobsRuntime } from '../../src/jobs/runtime.js';
-import { AlwaysOnVmControl } from '../../src/remote/always-on-vm-control.js';
-import { HostPool } from '../../src/remote/host-pool.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../support/redis.js';
+import type { JobsRuntime } from '../../src/jobs/runtime.js';
+import type { HostPool } from '../../src/remote/host-pool.js';
+import type { FakeSlack } from '../support/fake-slack.js';
+import {
+  createRunWithThread,
+  OWNER_AND_ONCALL_TEAM,
+  startLocalJobServers,
+  startTestJobsRuntime,
+  testLogger as logger,
+  threadReplies,
+  type LocalJobServers,
+  type TestJobsRuntime,
+} from '../support/jobs-runtime.js';
+import { uniquePrefix } from '../support/redis.js';
 
 const CHANNEL = 'CRUNS';
-const logger = pino({ level: 'silent' });
 
-let redis: TestRedis;
-let slack: FakeSlack;
+let servers: LocalJobServers;
 let workdir: string;
+let jobs: TestJobsRuntime;
+let slack: FakeSlack;
 let hosts: HostPool;
 let runtime: JobsRuntime;
 
 beforeAll(async () => {
-  [redis, slack] = await Promise.all([startRedis(), startFakeSlack()]);
+  servers = await startLocalJobServers();
   workdir = await mkdtemp(path.join(os.tmpdir(), 'trainops-run-outcome-'));
   const config = configSchema.parse({
-    redisPrefix: `${redis.prefix}${uniquePrefix('outcome')}`,
+    redisPrefix: `${servers.redis.prefix}${uniquePrefix('outcome')}`,
     slack: { mode: 'console', channel: CHANNEL },
-    team: {
-      members: [
-        { id: 'UOWNER1', name: 'Owen', roles: ['member'] },
-        { id: 'UONCALL1', name: 'Olga', roles: ['oncall'] },
-      ],
-      oncall: { rotation: ['UONCALL1'] },
-    },
+    team: OWNER_AND_ONCALL_TEAM,
     vms: { local: { transport: 'local', workdir } },
     recipes: { demo: { kind: 'train', model: 'tiny-random-phi3', dataset: 'rows.jsonl', vm: 'local', restart: { retryOn: [] } } },
   });
-  hosts = new HostPool(config.vms, logger);
-  runtime = createJobsRuntime({
-    config,
-    redisUrl: redis.url,
-    chat: new SlackChat({ token: 'xoxb-test', slackApiUrl: slack.url, rejectRateLimitedCalls: true }),
-    hosts,
-    vmControl: new AlwaysOnVmControl(),
-    logger,
-    queueName: uniquePrefix('runs'),
-    announcer: { channelIntervalMs: 0 },
-  });
+  jobs = startTestJobsRuntime({ config, redis: servers.redis, slack: servers.slack, announcer: { channelIntervalMs: 0 } });
+  slack = servers.slack;
+  runtime = jobs.runtime;
+  hosts = jobs.hosts;
 });
 
 afterAll(async () => {
-  await runtime?.close();
-  await hosts?.closeAll();
-  await Promise.all([redis?.stop(), slack?.stop()]);
+  await jobs?.close();
+  await servers?.stop();
   await rm(workdir, { recursive: true, force: true });
 });
 
@@ -77,8 +70,7 @@ const DATA_ERROR_FACTS = {
 
 /** Creates a running run with a thread root and ends it with `status`, the way the worker stores it. */
 async function endedRun(status: RunStatus, patch: Partial<RunRecord>): Promise<RunRecord> {
-  const created = await runtime.runStore.create({ kind: 'train', recipe: 'demo', vm: 'local', userId: 'UOWNER1', channel: CHANNEL, overrides: {} });
-  const rooted = await runtime.runThread.postThreadRoot(created);
+  const rooted = await createRunWithThread(runtime, { kind: 'train', recipe: 'demo', vm: 'local', userId: 'UOWNER1', channel: CHANNEL, overrides: {} });
   const running = await runtime.runStore.update(rooted.id, () => ({ status: 'running', step: 3, loss: 2.5 }));
   return recordRunEnd({ store: runtime.runStore, clock: systemClock }, running, status, patch, logger);
 }
@@ -87,16 +79,9 @@ function failureHandling(input: RunFailureInput): Promise<unknown> {
   return handleRunFailure(runtime.failures.failureDeps, input);
 }
 
-function threadTexts(run: RunRecord): string[] {
-  return slack
-    .callsOf('chat.postMessage')
-    .filter((call) => call.status === 200 && call.body.thread_ts === run.threadTs)
-    .map((call) => String(call.body.text));
-}
-
 /** Returns the thread replies that end the attempt: the failure report or a short outcome, but no on-call page. */
 function finalMessages(run: RunRecord): string[] {
-  return threadTexts(run).filter((text) => /^(❌|⚠️|🛑|✅)/.test(text));
+  return threadReplies(slack, run).filter((text) => /^(❌|⚠️|🛑|✅)/.test(text));
 }
 
 describe('announceRunEnd', () => {
@@ -109,10 +94,10 @@ describe('announceRunEnd', () => {
     expect(finals).toHaveLength(1);
     expect(finals[0]).toContain(`#${ended.id} 第 1 次尝试失败：数据错误`);
     expect(finals[0]).toContain('missing column "answer"');
-    expect(threadTexts(ended).some((text) => text.startsWith('❌ 训练失败'))).toBe(false);
+    expect(threadReplies(slack, ended).some((text) => text.startsWith('❌ 训练失败'))).toBe(false);
     // Besides the report, only the on-call page.
-    expect(threadTexts(ended)).toHaveLength(2);
-    expect(threadTexts(ended)[1]).toContain('<@UONCALL1>');
+    expect(threadReplies(slack, ended)).toHaveLength(2);
+    expect(threadReplies(slack, ended)[1]).toContain('<@UONCALL1>');
   });
 
   it('posts nothing more when announced again', async () => {
@@ -123,7 +108,7 @@ describe('announceRunEnd', () => {
     await announceRunEnd(deps, await runtime.runStore.require(ended.id), logger);
 
     expect(finalMessages(ended)).toHaveLength(1);
-    expect(threadTexts(ended)).toHaveLength(2);
+    expect(threadReplies(slack, ended)).toHaveLength(2);
   });
 
   it('reports a lost run once', async () => {
@@ -136,7 +121,7 @@ describe('announceRunEnd', () => {
     const finals = finalMessages(ended);
     expect(finals).toHaveLength(1);
     expect(finals[0]).toContain(`#${ended.id} 第 1 次尝试失联`);
-    expect(threadTexts(ended).some((text) => text.startsWith('⚠️ 与虚拟机'))).toBe(false);
+    expect(threadReplies(slack, ended).some((text) => text.startsWith('⚠️ 与虚拟机'))).toBe(false);
   });
 
   it('posts the short outcome for a superseded attempt', async () => {
@@ -149,7 +134,7 @@ describe('announceRunEnd', () => {
     const finals = finalMessages(ended);
     expect(finals).toHaveLength(1);
     expect(finals[0]).toMatch(/^❌ 训练失败（数据错误）/);
-    expect(threadTexts(ended)).toHaveLength(1);
+    expect(threadReplies(slack, ended)).toHaveLength(1);
   });
 
   it('posts the short outcome without failure handling', async () => {
