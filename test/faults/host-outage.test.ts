@@ -162,7 +162,7 @@ describe('host outages', () => {
 
     const replies = threadReplies(slack, run);
     expect(replies.find((text) => text.includes('第 1 次尝试失联'))).toContain('虚拟机已被释放或逐出');
-    const startNotice = replies.findIndex((text) => text.includes(`VM \`${vmName}\` 已被释放，先启动它再恢复`));
+    const startNotice = replies.findIndex((text) => text.includes(`虚拟机 \`${vmName}\` 已被释放，先启动它再恢复`));
     const resumeNotice = replies.findIndex((text) => text.includes(`的检查点 checkpoint-${resumeStep} 恢复`));
     expect(startNotice).toBeGreaterThanOrEqual(0);
     expect(resumeNotice).toBeGreaterThan(startNotice);

@@ -215,7 +215,9 @@ describe('run worker end to end', () => {
 
     const root = slack.messages.get(`${CHANNEL}:${run.threadTs}`);
     expect(root?.text).toContain('已完成');
-    expect(JSON.stringify(root?.blocks)).toContain('run_restart');
+    // A succeeded run cannot be restarted, so its card offers the log only.
+    expect(JSON.stringify(root?.blocks)).toContain('run_logs');
+    expect(JSON.stringify(root?.blocks)).not.toContain('run_restart');
     const runJson = JSON.parse(await readFile(path.join(workdir, 'runs', run.id, 'run.json'), 'utf8')) as Record<string, unknown>;
     expect(runJson.learning_rate).toBe(0.001);
     expect(runJson.run_id).toBe(run.id);
