@@ -56,8 +56,8 @@ function expectReportLines(report: CheckDataReport, locale: Locale, lines: reado
 describe('dataset report of preference rows', () => {
   it('lists identical pairs and both pair lengths in English', () => {
     expectReportLines(PREFERENCE, 'en', [
-      '• `chosen` and `rejected` identical in 1 rows, first bad rows: 2',
-      '• Field `rejected` missing in 1 rows, first bad rows: 3',
+      '• Rows whose `chosen` and `rejected` are identical: 1; first: 2',
+      '• Rows missing field `rejected`: 1; first: 3',
       '• Token lengths (tiny-random-phi3): p50 60, p90 320, p99 320, max 320',
       '  · prompt+chosen: p50 58, p99 320, max 320, over the maximum length: 1',
       '  · prompt+rejected: p50 52, p99 90, max 90, over the maximum length: 0',
@@ -97,7 +97,7 @@ describe('dataset report of prompt rows', () => {
 
     const text = formatDatasetReport(report, undefined, translator('en'));
 
-    expect(text).toContain('• Field `answer` missing in 1 rows, first bad rows: 2');
+    expect(text).toContain('• Rows missing field `answer`: 1; first: 2');
     expect(text).not.toContain('Rows without a reference answer');
   });
 });

@@ -90,12 +90,12 @@ describe('check-data reports', () => {
 
   it('missing column', () => {
     const { text } = report('missing-column.jsonl');
-    expect(text).toContain(`Field \`${A}\` missing in 1 rows, first bad rows: 2`);
+    expect(text).toContain(`Rows missing field \`${A}\`: 1; first: 2`);
   });
 
   it('empty answers', () => {
     const { text } = report('empty-answers.jsonl');
-    expect(text).toContain(`Field \`${A}\` empty in 2 rows, first bad rows: 2, 4`);
+    expect(text).toContain(`Rows with field \`${A}\` empty: 2; first: 2, 4`);
   });
 
   it('invalid JSON line', () => {
