@@ -9,7 +9,7 @@
 // (scripts/python-env.sh), and Redis: REDIS_URL if set, else a private redis-server from
 // PATH in a temporary folder on a free port, stopped on exit.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,8 +68,11 @@ if (!redisUrl) {
   });
   await waitForPort(port);
   redisUrl = `redis://127.0.0.1:${port}`;
-  // Run ids start again at 1 in a fresh Redis, so old run folders would be mistaken for them.
+  // Run ids start again at 1 in a fresh Redis, so old run folders would be mistaken for them,
+  // and the last session's log moves aside so that `#1` in console.log means this session's run.
   rmSync(path.join(root, '.trainops', 'demo'), { recursive: true, force: true });
+  const log = path.join(root, '.trainops', 'console.log');
+  if (existsSync(log)) renameSync(log, `${log}.previous`);
   say(`started a private redis-server on 127.0.0.1:${port}`);
 }
 
