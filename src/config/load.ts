@@ -107,7 +107,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], locate: (path:
     const line = locate(issue.path);
     return { line: line ?? 0, text: `${path}: ${describeIssue(issue)}${line === undefined ? '' : ` (line ${line})`}` };
   });
-  located.sort((a, b) => a.line - b.line || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  located.sort(byLineThenText);
   return [...new Set(located.map((entry) => entry.text))];
 }
 
@@ -192,4 +192,11 @@ function deepFreeze<T>(value: T): T {
     for (const child of Object.values(value)) deepFreeze(child);
   }
   return value;
+}
+
+/** Orders problems by line, then by text, so problems on one line come out in a stable order. */
+function byLineThenText(a: { line: number; text: string }, b: { line: number; text: string }): number {
+  if (a.line !== b.line) return a.line - b.line;
+  if (a.text === b.text) return 0;
+  return a.text < b.text ? -1 : 1;
 }

@@ -68,7 +68,7 @@ export function parseTargetRows(text: string): TargetRows | undefined {
   return min <= max && max > 0 ? { min, max } : undefined;
 }
 
-/** Problem kinds that are about one field: missing, empty, or a preference pair whose two answers are identical. */
+/** Catalog keys of the problem kinds about one field: missing, empty, or a preference pair with identical chosen and rejected texts. */
 const FIELD_PROBLEMS: Record<string, string> = {
   missing_field: 'dataset.report.missing',
   empty_field: 'dataset.report.empty',

@@ -27,7 +27,7 @@ export function buildCheckDataCommand(recipe: CheckDataRecipe, python: string, d
 
 type CheckDataRecipe = Pick<DatasetRecipe, 'path' | 'format' | 'model' | 'maxLength' | 'rewards'>;
 
-/** The trainer's `-m trainops_trainer check-data` argument list for a data set recipe and a file. */
+/** Builds the trainer's `-m trainops_trainer check-data` arguments for a data set recipe and a file. */
 export function checkDataArguments(recipe: Partial<CheckDataRecipe> | undefined, dataPath: string): string[] {
   const argv = ['-m', 'trainops_trainer', 'check-data', dataPath, '--json', '--model', recipe?.model ?? DEFAULT_TOKENIZER_MODEL];
   argv.push('--model-max-length', String(recipe?.maxLength ?? 512));

@@ -33,7 +33,7 @@ export interface FailureReportInput {
   losses?: readonly number[];
 }
 
-/** Classes a restart alone cannot fix, so their hint says to fix the cause first. */
+/** Hint keys of the classes that a restart alone cannot fix: the hint asks to fix the cause first. */
 const HINT_KEYS: Partial<Record<FailureClassification['failureClass'], string>> = {
   data_error: 'failure.hint.data_error',
   config_error: 'failure.hint.config_error',

@@ -55,8 +55,8 @@ export interface RunEndOptions {
   /** The run's VM, to read the loss chart's points; without it the outcome has no chart. */
   vm?: Pick<VmConfig, 'workdir'>;
   /**
-   * What the worker saw of a failed or lost attempt, for failure handling. Without it
-   * failure handling works from the stored run (`failureInputFromRecord`).
+   * Observations of a failed or lost attempt by the worker, for failure handling. Without
+   * them failure handling works from the stored run (`failureInputFromRecord`).
    */
   failure?: Omit<RunFailureInput, 'runId' | 'attempt'>;
 }

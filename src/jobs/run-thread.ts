@@ -104,9 +104,9 @@ export class RunThread {
 
   /**
    * Posts the outcome of the current attempt: the final message, then the loss chart.
-   * The final message is skipped when the attempt's failure report already holds its key
-   * (`outcomeKey`). A failed chart upload is logged and never keeps the outcome from
-   * being reported.
+   * The final message is skipped when the attempt's failure report was already posted
+   * under its key (`outcomeKey`). A failed chart upload is logged and does not stop the
+   * outcome from being reported.
    */
   async postOutcome(run: RunRecord, points: readonly ChartPoint[]): Promise<void> {
     const { announcer, t, logger } = this.deps;

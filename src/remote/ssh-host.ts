@@ -293,7 +293,7 @@ export class SshHost implements Host {
         try {
           return await operation();
         } catch (error) {
-          if (!isChannelOpenRefused(error)) throw error;
+          if (!isChannelOpenRejected(error)) throw error;
           this.logger.warn({ err: redactError(error as Error), retryInMs: delayMs }, 'sshd rejected opening a command channel; retrying');
           await new Promise((resolve) => setTimeout(resolve, delayMs));
         }
@@ -330,11 +330,11 @@ export class SshHost implements Host {
 }
 
 /**
- * ssh2's error for SSH_MSG_CHANNEL_OPEN_FAILURE with reason 2, SSH_OPEN_CONNECT_FAILED
- * (RFC 4254 section 5.1). OpenSSH 9.2 sends it, described as "open failed", for a
- * session channel beyond MaxSessions.
+ * Tells whether an error is ssh2's SSH_MSG_CHANNEL_OPEN_FAILURE with reason 2,
+ * SSH_OPEN_CONNECT_FAILED (RFC 4254 section 5.1). OpenSSH 9.2 sends it, described as
+ * "open failed", for a session channel beyond MaxSessions.
  */
-function isChannelOpenRefused(error: unknown): boolean {
+function isChannelOpenRejected(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('(SSH) Channel open failure') && (error as { reason?: unknown }).reason === 2;
 }
 

@@ -255,9 +255,9 @@ describe('run worker end to end', () => {
     expect(ended.status).toBe('succeeded');
     expect(stepsAtKill).toBeLessThan(14);
     expect(await countLaunches(run.id)).toBe(1);
-    // The steps logged while no worker ran are one backlog, posted as its newest reply; on a
-    // busy machine the first worker may already have merged a backlog, so only the order,
-    // the absence of repeats and the last step are fixed.
+    // The steps logged while no worker ran are one backlog, posted as its newest reply.
+    // On a busy machine the first worker may already have merged a backlog too, so the
+    // test checks the order, the absence of repeats and the last step.
     const posted = progressSteps(run);
     expect(posted.slice(0, stepsAtKill)).toEqual(postedAtKill);
     expect(posted.at(-1)).toBe(14);
