@@ -105,7 +105,7 @@ describe('piped console session', () => {
     const session = await startSession(['/train dmeo on local']);
     expect(session.code).toBe(1);
     expect(session.printed).toContain('你是不是想用 `demo`');
-    expect(session.errors).toBe('输入的 1 条命令中有问题：1 条被拒绝或出错。\n');
+    expect(session.errors).toBe('输入了 1 条命令，其中 1 条被拒绝或出错。\n');
   });
 
   it('exits 0 when the commands were accepted', async () => {
@@ -136,7 +136,7 @@ describe('piped console session', () => {
   it('summarizes rejected commands and runs together', async () => {
     const session = await startSession(['/train demo on local', '/cancel #1', '/trian demo']);
     expect(session.code).toBe(1);
-    expect(session.errors).toBe('输入的 3 条命令中有问题：1 条被拒绝或出错。 1 个运行中有 1 个没有成功：#1 demo 已取消。\n');
+    expect(session.errors).toBe('输入了 3 条命令，其中 1 条被拒绝或出错。 1 个运行中有 1 个没有成功：#1 demo 已取消。\n');
   });
 
   it('prints the closing line after the final posts', async () => {

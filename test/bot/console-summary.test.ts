@@ -33,7 +33,7 @@ describe('formatPipedSummary', () => {
   it('names failed and cancelled runs', () => {
     const runs = [endedRun('1', 'failed', 'data_error'), endedRun('2', 'cancelled', 'cancelled'), endedRun('3', 'succeeded')];
     expect(formatPipedSummary(accepted, runs, translator('zh-CN'))).toBe('3 个运行中有 2 个没有成功：#1 demo 失败（数据错误）、#2 demo 已取消。');
-    expect(formatPipedSummary(accepted, runs, translator('en'))).toBe('2 of 3 runs did not succeed: #1 demo: Failed (data error), #2 demo: Cancelled.');
+    expect(formatPipedSummary(accepted, runs, translator('en'))).toBe('Unsuccessful runs, 2 of 3: #1 demo: Failed (data error), #2 demo: Cancelled.');
   });
 
   it('names a lost run without a class', () => {
@@ -42,7 +42,7 @@ describe('formatPipedSummary', () => {
 
   it('counts rejected commands and trains without a run', () => {
     const tally: PipedTally = { total: 3, rejected: 1, trainsWithoutRun: 1 };
-    expect(formatPipedSummary(tally, [], translator('zh-CN'))).toBe('输入的 3 条命令中有问题：1 条被拒绝或出错、1 条 /train 没有启动运行。');
-    expect(formatPipedSummary(tally, [], translator('en'))).toBe('Of 3 piped commands: 1 rejected or failed, 1 /train commands started no run.');
+    expect(formatPipedSummary(tally, [], translator('zh-CN'))).toBe('输入了 3 条命令，其中 1 条被拒绝或出错、1 条 /train 没有启动运行。');
+    expect(formatPipedSummary(tally, [], translator('en'))).toBe('Problems among 3 piped commands (rejected or failed: 1, /train without a run: 1).');
   });
 });
