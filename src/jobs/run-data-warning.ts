@@ -36,6 +36,7 @@ export function readDataWarning(event: TrainerEvent, key: string): DataWarningIt
   if (invalid === 0 && Object.keys(dropped).length === 0) return undefined;
 
   const tokens = fields.tokens as { max_length?: unknown } | undefined;
+  const maxLength = count(tokens?.max_length);
   // `train_rows` is the size of the set the trainer uses; `kept_rows` is the same count in the report.
   const trainRows = count(event.train_rows) ?? count(fields.kept_rows);
   return {
@@ -45,7 +46,7 @@ export function readDataWarning(event: TrainerEvent, key: string): DataWarningIt
     invalid,
     dropped,
     ...(trainRows !== undefined ? { trainRows } : {}),
-    ...(count(tokens?.max_length) !== undefined ? { maxLength: count(tokens?.max_length) } : {}),
+    ...(maxLength !== undefined ? { maxLength } : {}),
   };
 }
 
